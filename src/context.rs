@@ -1,0 +1,208 @@
+//! What transforms know about a document beyond its syntax: stages, the
+//! shell in force at each instruction, parsed RUN bodies and ignore pragmas.
+
+use crate::shell::Script;
+use crate::syntax::{Document, Form, Instruction, NodeKind};
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Parsed shell bodies by text, shared by the rounds of one fix so that a
+/// body is parsed once however often it is looked at.
+#[derive(Default)]
+pub struct ScriptCache(RefCell<HashMap<String, Option<Rc<Script>>>>);
+
+impl ScriptCache {
+    pub fn parse(&self, src: &str) -> Option<Rc<Script>> {
+        if let Some(hit) = self.0.borrow().get(src) {
+            return hit.clone();
+        }
+        let parsed = Script::parse(src).map(Rc::new);
+        self.0.borrow_mut().insert(src.to_string(), parsed.clone());
+        parsed
+    }
+}
+
+/// The shell that runs a RUN body in shell form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShellKind {
+    /// `/bin/sh -c` or another POSIX shell; `errexit` when it runs with `-e`.
+    Posix { errexit: bool },
+    /// PowerShell, cmd, or a Windows base image's default shell.
+    Other(String),
+}
+
+/// One build stage: its FROM node and the nodes up to the next FROM.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub from_node: usize,
+    /// Node indexes in the stage (FROM included), in order.
+    pub end_node: usize,
+}
+
+pub struct Context<'a> {
+    pub doc: &'a Document,
+    pub stages: Vec<Stage>,
+    cache: Rc<ScriptCache>,
+    scripts: Vec<OnceCell<Option<Rc<Script>>>>,
+    shells: Vec<ShellKind>,
+    global_ignores: Vec<String>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(doc: &'a Document) -> Self {
+        Self::with_cache(doc, Rc::default())
+    }
+
+    pub fn with_cache(doc: &'a Document, cache: Rc<ScriptCache>) -> Self {
+        let mut stages: Vec<Stage> = Vec::new();
+        let mut shells = Vec::with_capacity(doc.nodes.len());
+        let windows_escape = doc.escape == '`';
+        let mut current = ShellKind::Posix { errexit: false };
+        // Stage names and the shell each one ended with, so that
+        // `FROM <stage>` inherits it.
+        let mut named: Vec<(String, ShellKind)> = Vec::new();
+        let mut current_name: Option<String> = None;
+        for (i, n) in doc.nodes.iter().enumerate() {
+            if let NodeKind::Instruction(ins) = &n.kind {
+                if ins.is("FROM") {
+                    if let Some(last) = stages.last_mut() {
+                        last.end_node = i;
+                    }
+                    if let Some(name) = current_name.take() {
+                        named.push((name, current.clone()));
+                    }
+                    stages.push(Stage { from_node: i, end_node: doc.nodes.len() });
+                    let words: Vec<String> = ins.args.split_whitespace().map(|w| w.to_ascii_lowercase()).collect();
+                    let image = words.first().cloned().unwrap_or_default();
+                    if words.len() >= 3 && words[words.len() - 2] == "as" {
+                        current_name = words.last().cloned();
+                    }
+                    current = if let Some((_, shell)) = named.iter().rev().find(|(n, _)| *n == image) {
+                        shell.clone()
+                    } else if is_windows_image(&image) || (windows_escape && image.contains('$')) {
+                        ShellKind::Other("cmd (Windows base image)".into())
+                    } else {
+                        ShellKind::Posix { errexit: false }
+                    };
+                } else if ins.is("SHELL") {
+                    current = shell_kind(ins);
+                }
+            }
+            shells.push(current.clone());
+        }
+        let mut global_ignores = Vec::new();
+        for c in doc.leading_comments() {
+            if let Some(list) = pragma(c, true) {
+                global_ignores.extend(list);
+            }
+        }
+        Context { doc, stages, cache, scripts: (0..doc.nodes.len()).map(|_| OnceCell::new()).collect(), shells, global_ignores }
+    }
+
+    pub fn instruction(&self, node: usize) -> Option<&'a Instruction> {
+        match &self.doc.nodes.get(node)?.kind {
+            NodeKind::Instruction(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// The shell that runs the RUN at `node`.
+    pub fn shell(&self, node: usize) -> &ShellKind {
+        &self.shells[node]
+    }
+
+    /// The parsed shell body of a shell-form RUN without heredocs, run by a
+    /// POSIX shell. `None` when any of that does not hold or the body does
+    /// not parse.
+    pub fn script(&self, node: usize) -> Option<&Script> {
+        self.scripts[node]
+            .get_or_init(|| {
+                let ins = self.instruction(node)?;
+                if !ins.is("RUN") || !ins.heredocs.is_empty() || ins.form() != Form::Shell {
+                    return None;
+                }
+                if !matches!(self.shell(node), ShellKind::Posix { .. }) {
+                    return None;
+                }
+                self.cache.parse(&ins.args)
+            })
+            .as_deref()
+    }
+
+    /// Parses shell text through the shared cache.
+    pub fn parse_shell(&self, src: &str) -> Option<Rc<Script>> {
+        self.cache.parse(src)
+    }
+
+    /// True when `# slimfile ignore=...` / `# hadolint ignore=...` on the
+    /// comment lines right above `node`, or a `global ignore` before the
+    /// first instruction, names the rule.
+    pub fn ignored(&self, node: usize, code: &str, name: &str, hadolint: &[&str]) -> bool {
+        let hit = |list: &[String]| {
+            list.iter().any(|r| r.eq_ignore_ascii_case(code) || r == name || hadolint.iter().any(|h| r.eq_ignore_ascii_case(h)))
+        };
+        if hit(&self.global_ignores) {
+            return true;
+        }
+        self.doc.comments_before(node).any(|c| pragma(c, false).is_some_and(|l| hit(&l)))
+    }
+}
+
+/// Windows base images run RUN with `cmd` unless SHELL says otherwise.
+fn is_windows_image(image: &str) -> bool {
+    ["windows", "nanoserver", "servercore", "ltsc20"].iter().any(|w| image.contains(w))
+}
+
+/// The rule list of an ignore pragma comment.
+fn pragma(comment: &str, global: bool) -> Option<Vec<String>> {
+    let body = comment.trim_start_matches('#').trim();
+    let rest = body.strip_prefix("slimfile").or_else(|| body.strip_prefix("hadolint"))?.trim_start();
+    let rest = if global { rest.strip_prefix("global")?.trim_start() } else { rest };
+    let list = rest.strip_prefix("ignore")?.trim_start().strip_prefix('=')?;
+    Some(list.split([',', ' ']).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+}
+
+fn shell_kind(ins: &Instruction) -> ShellKind {
+    let Form::Exec(argv) = ins.form() else {
+        return ShellKind::Other("a SHELL that is not in JSON form".into());
+    };
+    let Some(prog) = argv.first() else {
+        return ShellKind::Other("an empty SHELL".into());
+    };
+    let base = prog.rsplit(['/', '\\']).next().unwrap_or(prog).to_ascii_lowercase();
+    let base = base.trim_end_matches(".exe");
+    if !matches!(base, "sh" | "bash" | "dash" | "ash" | "ksh" | "mksh" | "zsh" | "busybox") {
+        return ShellKind::Other(format!("the SHELL `{prog}`"));
+    }
+    let mut errexit = false;
+    let mut it = argv[1..].iter().peekable();
+    while let Some(a) = it.next() {
+        if a == "-o" || a == "+o" {
+            if it.next().is_some_and(|o| o == "errexit") && a == "-o" {
+                errexit = true;
+            }
+        } else if a.starts_with('-') && !a.starts_with("--") && a.contains('e') {
+            errexit = true;
+        }
+    }
+    ShellKind::Posix { errexit }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shells_and_pragmas() {
+        let d = Document::parse("# hadolint global ignore=DL3008\nFROM debian\nSHELL [\"/bin/bash\", \"-eo\", \"pipefail\", \"-c\"]\n# slimfile ignore=SF001\nRUN a\nSHELL [\"pwsh\", \"-c\"]\nRUN b\n").unwrap();
+        let c = Context::new(&d);
+        let runs: Vec<usize> = d.instructions().filter(|(_, i)| i.is("RUN")).map(|(n, _)| n).collect();
+        assert_eq!(c.shell(runs[0]), &ShellKind::Posix { errexit: true });
+        assert!(matches!(c.shell(runs[1]), ShellKind::Other(_)));
+        assert!(c.ignored(runs[0], "SF001", "merge-runs", &[]));
+        assert!(!c.ignored(runs[1], "SF001", "merge-runs", &[]));
+        assert!(c.ignored(runs[1], "SF002", "cache-cleanup", &["DL3008"]));
+        assert!(c.script(runs[1]).is_none());
+    }
+}

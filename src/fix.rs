@@ -1,0 +1,232 @@
+//! Findings, fixes, and the one applier that turns fixes into new text.
+//!
+//! A transform never edits text: it returns [`Finding`]s, each maybe with a
+//! [`Fix`] made of byte-range [`Edit`]s on the text it was given. The
+//! applier keeps the fixes allowed at the requested level, drops any that
+//! overlap an earlier one, splices once, re-parses, and runs the transforms
+//! again until nothing changes. A round whose output does not parse, or
+//! that hits the round cap, is an internal error and the original text is
+//! kept.
+
+use crate::context::{Context, ScriptCache};
+use crate::syntax::{Document, ParseError};
+use crate::transforms::{Transform, TRANSFORMS};
+use serde::Serialize;
+use std::ops::Range;
+use std::rc::Rc;
+
+/// How sure we are that a fix keeps the build working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Applied by `fix`.
+    Safe,
+    /// Applied only with `--unsafe-fixes`.
+    Unsafe,
+    /// Only reported.
+    Suggestion,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edit {
+    pub range: Range<usize>,
+    pub replacement: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    pub level: Level,
+    pub edits: Vec<Edit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub message: String,
+    /// The span the finding is about.
+    pub range: Range<usize>,
+    /// 1-based line and column of `range.start`.
+    pub line: usize,
+    pub column: usize,
+    pub fix: Option<Fix>,
+}
+
+impl Finding {
+    pub fn new(ctx: &Context, t: &dyn Transform, range: Range<usize>, message: String, fix: Option<Fix>) -> Finding {
+        let (line, column) = ctx.doc.line_col(range.start);
+        Finding { code: t.code(), name: t.name(), message, range, line, column, fix }
+    }
+
+    /// The level of the fix, or `Suggestion` when there is none.
+    pub fn level(&self) -> Level {
+        self.fix.as_ref().map_or(Level::Suggestion, |f| f.level)
+    }
+}
+
+/// Which transforms run and which fixes are applied.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Codes of the transforms to run (all when `None`).
+    pub select: Option<Vec<&'static str>>,
+    pub unsafe_fixes: bool,
+}
+
+impl Options {
+    fn runs(&self, t: &dyn Transform) -> bool {
+        self.select.as_ref().is_none_or(|s| s.contains(&t.code()))
+    }
+
+    pub fn applies(&self, level: Level) -> bool {
+        match level {
+            Level::Safe => true,
+            Level::Unsafe => self.unsafe_fixes,
+            Level::Suggestion => false,
+        }
+    }
+}
+
+/// The result of fixing one text.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The new text (equal to the input when nothing applied).
+    pub output: String,
+    /// Findings on the original text, in position order.
+    pub findings: Vec<Finding>,
+    /// How many fixes were applied over all rounds.
+    pub applied: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The input is not a Dockerfile we can read.
+    Parse(ParseError),
+    /// A transform produced text that does not parse, or the rounds did not
+    /// settle: a bug in slimfile. The original text is kept.
+    Internal(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Parse(e) => write!(f, "{e}"),
+            Error::Internal(m) => write!(f, "internal error (a bug in slimfile; the file was left unchanged): {m}"),
+        }
+    }
+}
+
+const MAX_ROUNDS: usize = 8;
+
+/// Runs the selected transforms on `doc` and returns their findings,
+/// dropping those silenced by ignore pragmas, in position order.
+pub fn check(doc: &Document, opts: &Options) -> Vec<Finding> {
+    check_with(doc, opts, Rc::default())
+}
+
+fn check_with(doc: &Document, opts: &Options, cache: Rc<ScriptCache>) -> Vec<Finding> {
+    let ctx = Context::with_cache(doc, cache);
+    let mut out = Vec::new();
+    for t in TRANSFORMS {
+        if opts.runs(*t) {
+            out.extend(t.check(&ctx).into_iter().filter(|f| {
+                let node = doc.node_at(f.range.start);
+                !ctx.ignored(node, t.code(), t.name(), t.hadolint())
+            }));
+        }
+    }
+    out.sort_by(|a, b| (a.range.start, a.code).cmp(&(b.range.start, b.code)));
+    out
+}
+
+/// Parses `text`, applies fixes until stable, and returns the result.
+pub fn fix(text: &str, opts: &Options) -> Result<Outcome, Error> {
+    let doc = Document::parse(text).map_err(Error::Parse)?;
+    let cache: Rc<ScriptCache> = Rc::default();
+    let findings = check_with(&doc, opts, cache.clone());
+    let mut current = text.to_string();
+    let mut round_findings = findings.clone();
+    let mut applied = 0;
+    for round in 0.. {
+        let fixes: Vec<&Fix> = round_findings.iter().filter_map(|f| f.fix.as_ref()).filter(|f| opts.applies(f.level)).collect();
+        let (next, n) = apply(&current, &fixes);
+        if n == 0 {
+            break;
+        }
+        if round + 1 >= MAX_ROUNDS {
+            return Err(Error::Internal(format!("fixes did not settle after {MAX_ROUNDS} rounds")));
+        }
+        let doc = Document::parse(&next).map_err(|e| {
+            let codes: Vec<&str> = round_findings.iter().filter(|f| f.fix.is_some()).map(|f| f.code).collect();
+            Error::Internal(format!("the fixed text no longer parses ({e}); fixes from {}", codes.join(", ")))
+        })?;
+        applied += n;
+        current = next;
+        round_findings = check_with(&doc, opts, cache.clone());
+    }
+    Ok(Outcome { output: current, findings, applied })
+}
+
+/// Splices the non-overlapping edits of `fixes` into `text` at once. A fix
+/// is taken whole or not at all; an edit identical to one already taken is
+/// allowed. Returns the new text and how many fixes were taken.
+pub fn apply(text: &str, fixes: &[&Fix]) -> (String, usize) {
+    let mut taken: Vec<&Edit> = Vec::new();
+    let mut count = 0;
+    for f in fixes {
+        let fresh: Vec<&Edit> = f.edits.iter().filter(|e| !taken.contains(e)).collect();
+        let clash = fresh.iter().any(|e| taken.iter().any(|t| overlaps(&e.range, &t.range)))
+            || fresh.iter().enumerate().any(|(i, e)| fresh[i + 1..].iter().any(|o| overlaps(&e.range, &o.range)));
+        if clash || fresh.is_empty() {
+            continue;
+        }
+        taken.extend(fresh);
+        count += 1;
+    }
+    taken.sort_by_key(|e| (e.range.start, e.range.end));
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut at = 0;
+    for e in taken {
+        out.push_str(&text[at..e.range.start]);
+        out.push_str(&e.replacement);
+        at = e.range.end;
+    }
+    out.push_str(&text[at..]);
+    if out == text {
+        return (out, 0);
+    }
+    (out, count)
+}
+
+/// Two ranges overlap when they share a byte, or when both are insertions
+/// at the same point, or an insertion falls strictly inside the other.
+fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
+    if a.is_empty() && b.is_empty() {
+        return a.start == b.start;
+    }
+    if a.is_empty() {
+        return a.start > b.start && a.start < b.end;
+    }
+    if b.is_empty() {
+        return b.start > a.start && b.start < a.end;
+    }
+    a.start < b.end && b.start < a.end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fix_of(edits: &[(Range<usize>, &str)]) -> Fix {
+        Fix { level: Level::Safe, edits: edits.iter().map(|(r, s)| Edit { range: r.clone(), replacement: s.to_string() }).collect() }
+    }
+
+    #[test]
+    fn apply_drops_overlaps_keeps_duplicates() {
+        let a = fix_of(&[(0..3, "XYZ")]);
+        let b = fix_of(&[(2..4, "Q")]);
+        let c = fix_of(&[(0..3, "XYZ"), (5..5, "!")]);
+        let (out, n) = apply("abcdefg", &[&a, &b, &c]);
+        assert_eq!(out, "XYZde!fg");
+        assert_eq!(n, 2);
+    }
+}

@@ -1,0 +1,458 @@
+//! Shell analysis of RUN bodies, on a real parse (tree-sitter-bash).
+//!
+//! Transforms never match command words by substring: they ask this module
+//! for the simple commands of a body, with their literal names and
+//! arguments and byte ranges into the body text, and for the ways a body
+//! changes the state of the shell that runs it.
+
+use std::ops::Range;
+use tree_sitter::{Node, Parser, Tree};
+
+/// A parsed shell body.
+pub struct Script {
+    pub src: String,
+    tree: Tree,
+}
+
+/// One word of a simple command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    /// The word with quotes removed, or `None` when it is not a literal
+    /// (it contains an expansion or a substitution).
+    pub literal: Option<String>,
+    /// The word as written.
+    pub raw: String,
+    pub range: Range<usize>,
+}
+
+/// A simple command: `NAME=value cmd arg...`.
+#[derive(Debug, Clone)]
+pub struct Command {
+    /// Prefix assignments (`DEBIAN_FRONTEND=noninteractive`), as written.
+    pub assignments: Vec<String>,
+    /// The command name and arguments (name first).
+    pub words: Vec<Word>,
+    /// Range of the command (redirections included).
+    pub range: Range<usize>,
+    /// True inside `( )`, `$( )`, backticks or `<( )`: its shell state
+    /// changes stay there.
+    pub in_subshell: bool,
+    /// True inside a condition, loop or function body: it may not run, or
+    /// run more than once.
+    pub conditional: bool,
+}
+
+impl Command {
+    pub fn name(&self) -> Option<&str> {
+        self.words.first().and_then(|w| w.literal.as_deref())
+    }
+
+    /// The command that really runs, with wrappers such as `sudo`,
+    /// `env VAR=x`, `command`, `nice`, `nohup`, `time` and `xargs` (and
+    /// their options) stripped. Returns the index of the real name in
+    /// `words`.
+    pub fn effective_start(&self) -> Option<usize> {
+        let mut i = 0;
+        loop {
+            let w = self.words.get(i)?.literal.as_deref()?;
+            let base = w.rsplit('/').next().unwrap_or(w);
+            match base {
+                "sudo" | "env" | "command" | "nice" | "nohup" | "time" | "xargs" | "exec" | "doas" => {
+                    // Options of the wrapper that take a separate value.
+                    let valued: &[&str] = match base {
+                        "sudo" | "doas" => &["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U"],
+                        "env" => &["-u", "-C", "-S"],
+                        "nice" => &["-n"],
+                        "xargs" => &["-I", "-n", "-P", "-d", "-a", "-L", "-s", "-E"],
+                        _ => &[],
+                    };
+                    i += 1;
+                    while let Some(Some(a)) = self.words.get(i).map(|w| w.literal.as_deref()) {
+                        let assignment = matches!(base, "env" | "sudo") && a.contains('=') && !a.starts_with('-');
+                        if !(a.starts_with('-') || assignment) {
+                            break;
+                        }
+                        i += if valued.contains(&a) { 2 } else { 1 };
+                    }
+                }
+                _ => return Some(i),
+            }
+        }
+    }
+
+    /// Literal name and arguments of the effective command (see
+    /// [`Command::effective_start`]); non-literal words are `None`.
+    pub fn effective(&self) -> Option<(&str, &[Word])> {
+        let i = self.effective_start()?;
+        let name = self.words[i].literal.as_deref()?;
+        let name = name.rsplit('/').next().unwrap_or(name);
+        Some((name, &self.words[i + 1..]))
+    }
+}
+
+/// How a body changes the shell that runs it, so that merging it with a
+/// following body would let that change leak.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leak {
+    /// The change stays inside a `( ... )` subshell if the body is wrapped
+    /// in one (`cd`, `export`, assignments, ...).
+    Contained(String),
+    /// Wrapping does not keep the meaning (`set -e`, `source`, `eval`,
+    /// `exec`, `trap`, a background `&`, ...).
+    Blocking(String),
+}
+
+fn parser() -> Parser {
+    let mut p = Parser::new();
+    p.set_language(&tree_sitter_bash::LANGUAGE.into()).expect("tree-sitter-bash grammar is compatible");
+    p
+}
+
+thread_local! {
+    static PARSER: std::cell::RefCell<Parser> = std::cell::RefCell::new(parser());
+}
+
+impl Script {
+    /// Parses a body. Returns `None` when the shell grammar finds an error:
+    /// such a body is never edited.
+    pub fn parse(src: &str) -> Option<Script> {
+        let tree = PARSER.with(|p| p.borrow_mut().parse(src, None))?;
+        if tree.root_node().has_error() {
+            return None;
+        }
+        Some(Script { src: src.to_string(), tree })
+    }
+
+    fn text(&self, n: Node) -> &str {
+        &self.src[n.byte_range()]
+    }
+
+    /// Every simple command, in source order.
+    pub fn commands(&self) -> Vec<Command> {
+        let mut out = Vec::new();
+        self.collect(self.tree.root_node(), false, false, &mut out);
+        out
+    }
+
+    fn collect(&self, n: Node, sub: bool, cond: bool, out: &mut Vec<Command>) {
+        let kind = n.kind();
+        let sub = sub || matches!(kind, "subshell" | "command_substitution" | "process_substitution");
+        if kind == "command" {
+            out.push(self.command(n, sub, cond));
+        }
+        let mut c = n.walk();
+        for (i, ch) in n.children(&mut c).enumerate() {
+            // The condition of an `if`/`while` and the bodies of loops and
+            // functions may not run, or run several times.
+            let cond =
+                cond || matches!(
+                    kind,
+                    "for_statement"
+                        | "c_style_for_statement"
+                        | "while_statement"
+                        | "function_definition"
+                        | "case_statement"
+                        | "elif_clause"
+                        | "else_clause"
+                ) || (kind == "if_statement" && i > 0)
+                    || (kind == "list" && i > 0 && self.list_has_or(n));
+            self.collect(ch, sub, cond, out);
+        }
+    }
+
+    fn list_has_or(&self, n: Node) -> bool {
+        let mut c = n.walk();
+        let r = n.children(&mut c).any(|ch| ch.kind() == "||");
+        r
+    }
+
+    fn command(&self, n: Node, sub: bool, cond: bool) -> Command {
+        let mut assignments = Vec::new();
+        let mut words = Vec::new();
+        let mut c = n.walk();
+        for ch in n.children(&mut c) {
+            match ch.kind() {
+                "variable_assignment" => assignments.push(self.text(ch).to_string()),
+                "command_name" => {
+                    let w = ch.child(0).unwrap_or(ch);
+                    words.push(self.word(w));
+                }
+                k if k.ends_with("redirect") || k == "herestring_redirect" => {}
+                "comment" => {}
+                _ if ch.is_named() => words.push(self.word(ch)),
+                _ => {}
+            }
+        }
+        Command { assignments, words, range: n.byte_range(), in_subshell: sub, conditional: cond }
+    }
+
+    fn word(&self, n: Node) -> Word {
+        Word { literal: self.literal(n), raw: self.text(n).to_string(), range: n.byte_range() }
+    }
+
+    /// The literal value of a word node, quotes removed; `None` if it
+    /// expands anything.
+    fn literal(&self, n: Node) -> Option<String> {
+        match n.kind() {
+            "word" | "number" => Some(unescape(self.text(n))),
+            "raw_string" => {
+                let t = self.text(n);
+                Some(t[1..t.len() - 1].to_string())
+            }
+            "string" => {
+                let mut s = String::new();
+                let mut c = n.walk();
+                for ch in n.children(&mut c) {
+                    match ch.kind() {
+                        "\"" => {}
+                        "string_content" => s.push_str(self.text(ch)),
+                        _ => return None,
+                    }
+                }
+                Some(s)
+            }
+            "concatenation" => {
+                let mut s = String::new();
+                let mut c = n.walk();
+                for ch in n.children(&mut c) {
+                    s.push_str(&self.literal(ch)?);
+                }
+                Some(s)
+            }
+            _ => None,
+        }
+    }
+
+    /// True when the body is one pipeline or an `&&` chain of pipelines,
+    /// so `PREVIOUS && BODY` keeps its meaning.
+    pub fn is_and_chain(&self) -> bool {
+        let root = self.tree.root_node();
+        let mut c = root.walk();
+        let children: Vec<Node> = root.children(&mut c).collect();
+        // One statement, maybe ended by `;` (a trailing `&` is a background job).
+        let items: Vec<Node> = children.iter().copied().filter(|n| n.is_named() && n.kind() != "comment").collect();
+        if items.len() != 1 || children.iter().any(|n| n.kind() == "&") {
+            return false;
+        }
+        fn and_only(n: Node) -> bool {
+            if n.kind() != "list" {
+                return true;
+            }
+            let mut c = n.walk();
+            let ok = n.children(&mut c).all(|ch| ch.kind() != "||" && (!ch.is_named() || and_only(ch)));
+            ok
+        }
+        and_only(items[0])
+    }
+
+    /// True when the body ends with a comment (`cmd # note`): text
+    /// appended after it would be commented out.
+    pub fn ends_with_comment(&self) -> bool {
+        let root = self.tree.root_node();
+        let mut n = root;
+        while let Some(last) = n.child(n.child_count().saturating_sub(1)) {
+            if last.kind() == "comment" {
+                return true;
+            }
+            n = last;
+        }
+        false
+    }
+
+    /// Range of a `;` that ends the body at top level (`cmd;`), which must
+    /// go before `&&` is appended.
+    pub fn trailing_semicolon(&self) -> Option<Range<usize>> {
+        let root = self.tree.root_node();
+        let last = root.child(root.child_count().checked_sub(1)?)?;
+        (last.kind() == ";").then(|| last.byte_range())
+    }
+
+    /// True when the last top-level statement contains a compound command
+    /// (`if`, loops, `{ }`, `( )`, functions): with `set -e` in force, such
+    /// a statement placed before `&&` stops failing the build.
+    pub fn last_statement_is_compound(&self) -> bool {
+        let root = self.tree.root_node();
+        let mut c = root.walk();
+        let Some(last) = root.children(&mut c).filter(|n| n.is_named() && n.kind() != "comment").last() else {
+            return false;
+        };
+        fn compound(n: Node) -> bool {
+            if matches!(
+                n.kind(),
+                "if_statement"
+                    | "for_statement"
+                    | "c_style_for_statement"
+                    | "while_statement"
+                    | "case_statement"
+                    | "compound_statement"
+                    | "subshell"
+                    | "function_definition"
+            ) {
+                return true;
+            }
+            let mut c = n.walk();
+            let r = n.children(&mut c).any(compound);
+            r
+        }
+        compound(last)
+    }
+
+    /// The ways this body changes the state of its shell.
+    pub fn leaks(&self) -> Vec<Leak> {
+        let mut out = Vec::new();
+        self.leaks_in(self.tree.root_node(), false, &mut out);
+        out
+    }
+
+    fn leaks_in(&self, n: Node, sub: bool, out: &mut Vec<Leak>) {
+        let kind = n.kind();
+        if kind == "&" {
+            out.push(Leak::Blocking("a background job (`&`)".into()));
+        }
+        let in_sub = sub || matches!(kind, "subshell" | "command_substitution" | "process_substitution");
+        if !in_sub {
+            match kind {
+                "command" => {
+                    let cmd = self.command(n, false, false);
+                    match cmd.words.first() {
+                        None => {}
+                        Some(w) => match w.literal.as_deref() {
+                            None => out.push(Leak::Blocking(format!("a command whose name is computed (`{}`)", w.raw))),
+                            Some(name) => {
+                                if let Some(l) = builtin_leak(name, &cmd.words[1..]) {
+                                    out.push(l);
+                                }
+                            }
+                        },
+                    }
+                }
+                "declaration_command" | "unset_command" => {
+                    let first = self.text(n).split_whitespace().next().unwrap_or("").to_string();
+                    out.push(Leak::Contained(format!("`{first}`")));
+                }
+                "variable_assignment" | "variable_assignments" => {
+                    let parent = n.parent().map(|p| p.kind());
+                    if !matches!(parent, Some("command" | "declaration_command" | "variable_assignments")) {
+                        out.push(Leak::Contained(format!("the assignment `{}`", self.text(n))));
+                    }
+                }
+                "function_definition" => out.push(Leak::Contained("a function definition".into())),
+                "for_statement" | "c_style_for_statement" => out.push(Leak::Contained("a `for` loop variable".into())),
+                "expansion" => {
+                    let t = self.text(n);
+                    if t.contains(":=") || t.contains('=') && !t.contains("==") && !t.contains("/") {
+                        out.push(Leak::Contained(format!("the assigning expansion `{t}`")));
+                    }
+                }
+                "arithmetic_expansion" | "compound_statement_arithmetic"
+                    if self.text(n).contains('=') || self.text(n).contains("++") || self.text(n).contains("--") =>
+                {
+                    out.push(Leak::Contained("an arithmetic assignment".into()));
+                }
+                _ => {}
+            }
+        }
+        let mut c = n.walk();
+        for ch in n.children(&mut c) {
+            self.leaks_in(ch, in_sub, out);
+        }
+    }
+}
+
+/// Shell builtins that change the state of the running shell.
+fn builtin_leak(name: &str, args: &[Word]) -> Option<Leak> {
+    let c = |what: &str| Some(Leak::Contained(format!("`{what}`")));
+    match name {
+        "cd" | "pushd" | "popd" | "export" | "unset" | "umask" | "ulimit" | "alias" | "unalias" | "shopt" | "shift" | "read"
+        | "declare" | "typeset" | "local" | "readonly" | "hash" | "exit" | "getopts" | "mapfile" | "readarray" | "enable" | "builtin" => {
+            c(name)
+        }
+        "set" => {
+            let errexit = args.iter().any(|a| match a.literal.as_deref() {
+                Some(s) => (s.starts_with('-') && !s.starts_with("--") && s.contains('e')) || s == "errexit",
+                None => true,
+            });
+            // Tracing flags only change what the log shows.
+            let tracing_only = !args.is_empty()
+                && args.iter().all(|a| {
+                    a.literal.as_deref().is_some_and(|s| {
+                        s.len() > 1 && (s.starts_with('-') || s.starts_with('+')) && s[1..].chars().all(|c| c == 'x' || c == 'v')
+                    })
+                });
+            if errexit {
+                Some(Leak::Blocking("`set -e`".into()))
+            } else if tracing_only {
+                None
+            } else {
+                c("set")
+            }
+        }
+        "source" | "." | "eval" | "exec" | "trap" | "return" | "wait" | "disown" | "bg" | "fg" | "jobs" => {
+            Some(Leak::Blocking(format!("`{name}`")))
+        }
+        _ => None,
+    }
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c == '\\' {
+            if let Some(n) = it.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(src: &str) -> Vec<String> {
+        Script::parse(src).unwrap().commands().iter().filter_map(|c| c.effective().map(|(n, _)| n.to_string())).collect()
+    }
+
+    #[test]
+    fn finds_commands_not_substrings() {
+        assert_eq!(names("echo 'apt-get install' && update-alternatives --set x"), vec!["echo", "update-alternatives"]);
+        assert_eq!(names("sudo -E DEBIAN_FRONTEND=x apt-get install -y a"), vec!["apt-get"]);
+        assert_eq!(names("env A=1 /usr/bin/pip install x | tee log"), vec!["pip", "tee"]);
+        assert_eq!(names("X=$(apk info) apk add y"), vec!["apk", "apk"]);
+    }
+
+    #[test]
+    fn leaks() {
+        let l = |s: &str| Script::parse(s).unwrap().leaks();
+        assert!(l("apt-get update && apt-get install -y curl").is_empty());
+        assert_eq!(l("cd /src && make"), vec![Leak::Contained("`cd`".into())]);
+        assert!(l("(cd /src && make) && echo $(cd /x; pwd)").is_empty());
+        assert!(matches!(l("set -eux; make")[0], Leak::Blocking(_)));
+        assert!(l("set -x; make").is_empty());
+        assert!(matches!(l("set -o pipefail; make")[0], Leak::Contained(_)));
+        assert!(matches!(l("sleep 1 & make")[0], Leak::Blocking(_)));
+        assert!(matches!(l("FOO=1")[0], Leak::Contained(_)));
+        assert!(l("FOO=1 make").is_empty());
+        assert!(matches!(l(". /etc/os-release && echo")[0], Leak::Blocking(_)));
+        assert!(matches!(l("export A=b")[0], Leak::Contained(_)));
+    }
+
+    #[test]
+    fn shapes() {
+        let s = |x: &str| Script::parse(x).unwrap();
+        assert!(s("a && b | c && d").is_and_chain());
+        assert!(!s("a; b").is_and_chain());
+        assert!(s("a && b;").is_and_chain());
+        assert!(!s("a &").is_and_chain());
+        assert!(!s("a || b").is_and_chain());
+        assert!(s("a && b # c").ends_with_comment());
+        assert!(!s("a && b").ends_with_comment());
+        assert!(s("a; if x; then y; fi").last_statement_is_compound());
+        assert!(!s("if x; then y; fi; a").last_statement_is_compound());
+        assert!(Script::parse("a && (").is_none());
+    }
+}

@@ -1,0 +1,64 @@
+//! One insta snapshot per fixture under tests/fixtures/<CODE>/: the
+//! findings a user sees and the diff `fix` makes (and `fix
+//! --unsafe-fixes`, when that differs). Snapshots live in snapshots/.
+
+use slimfile::{Document, Options};
+use std::path::Path;
+
+fn render(code: &'static str, name: &str, text: &str) -> String {
+    let mut out = String::new();
+    let opts = |unsafe_fixes| Options { select: Some(vec![code]), unsafe_fixes };
+    out.push_str("findings:\n");
+    match Document::parse(text) {
+        Ok(doc) => {
+            for f in slimfile::check(&doc, &opts(true)) {
+                let level = match &f.fix {
+                    Some(x) => format!("{:?}", x.level).to_lowercase(),
+                    None => "report".into(),
+                };
+                out.push_str(&format!("  {}:{}: {} [{level}] {}\n", f.line, f.column, f.code, f.message));
+            }
+        }
+        Err(e) => out.push_str(&format!("  parse error: {e}\n")),
+    }
+    let safe = slimfile::fix(text, &opts(false)).map(|o| o.output);
+    let unsafe_ = slimfile::fix(text, &opts(true)).map(|o| o.output);
+    match (&safe, &unsafe_) {
+        (Ok(s), Ok(u)) => {
+            out.push_str("\nfix:\n");
+            out.push_str(&slimfile::diff::unified(name, text, s));
+            if u != s {
+                out.push_str("\nfix --unsafe-fixes:\n");
+                out.push_str(&slimfile::diff::unified(name, text, u));
+            }
+        }
+        (Err(e), _) | (_, Err(e)) => out.push_str(&format!("\nerror: {e}\n")),
+    }
+    // Make invisible bytes visible in the snapshot.
+    out.replace('\r', "␍").replace('\u{feff}', "<BOM>")
+}
+
+#[test]
+fn fixtures() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut dirs: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    let mut count = 0;
+    for dir in dirs {
+        let dir_name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let Some(t) = slimfile::transforms::find(&dir_name) else { continue };
+        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_file()).collect();
+        files.sort();
+        for f in files {
+            let name = f.file_name().unwrap().to_string_lossy().to_string();
+            let stem = name.split('.').next().unwrap().to_string();
+            let text = std::fs::read_to_string(&f).unwrap();
+            let rendered = render(t.code(), &name, &text);
+            insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false, description => format!("tests/fixtures/{dir_name}/{name}"), omit_expression => true}, {
+                insta::assert_snapshot!(format!("{}__{stem}", t.code()), rendered);
+            });
+            count += 1;
+        }
+    }
+    assert!(count > 0, "no fixtures found");
+}
