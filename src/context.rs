@@ -36,8 +36,12 @@ pub enum ShellKind {
 #[derive(Debug, Clone)]
 pub struct Stage {
     pub from_node: usize,
-    /// Node indexes in the stage (FROM included), in order.
+    /// One past the last node of the stage.
     pub end_node: usize,
+    /// The image reference after FROM, lower-cased, as written.
+    pub image: String,
+    /// The `AS name`, lower-cased.
+    pub name: Option<String>,
 }
 
 pub struct Context<'a> {
@@ -72,12 +76,12 @@ impl<'a> Context<'a> {
                     if let Some(name) = current_name.take() {
                         named.push((name, current.clone()));
                     }
-                    stages.push(Stage { from_node: i, end_node: doc.nodes.len() });
                     let words: Vec<String> = ins.args.split_whitespace().map(|w| w.to_ascii_lowercase()).collect();
                     let image = words.first().cloned().unwrap_or_default();
                     if words.len() >= 3 && words[words.len() - 2] == "as" {
                         current_name = words.last().cloned();
                     }
+                    stages.push(Stage { from_node: i, end_node: doc.nodes.len(), image: image.clone(), name: current_name.clone() });
                     current = if let Some((_, shell)) = named.iter().rev().find(|(n, _)| *n == image) {
                         shell.clone()
                     } else if is_windows_image(&image) || (windows_escape && image.contains('$')) {
@@ -105,6 +109,44 @@ impl<'a> Context<'a> {
             NodeKind::Instruction(i) => Some(i),
             _ => None,
         }
+    }
+
+    /// Index of the stage that holds `node` (`None` before the first FROM).
+    pub fn stage_of(&self, node: usize) -> Option<usize> {
+        self.stages.iter().rposition(|s| s.from_node <= node)
+    }
+
+    /// True when `stage` is the last one (the stage that ships by default).
+    pub fn is_final_stage(&self, stage: usize) -> bool {
+        stage + 1 == self.stages.len()
+    }
+
+    /// Stages built `FROM` the given one, directly or through others.
+    pub fn derived_stages(&self, stage: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut names: Vec<String> = self.stages[stage].name.iter().cloned().collect();
+        for (i, s) in self.stages.iter().enumerate().skip(stage + 1) {
+            if names.contains(&s.image) {
+                out.push(i);
+                names.extend(s.name.iter().cloned());
+            }
+        }
+        out
+    }
+
+    /// Environment variables set by ENV or ARG in the stage of `node`
+    /// before it (names only; values as written).
+    pub fn env_before(&self, node: usize) -> Vec<(String, String)> {
+        let Some(st) = self.stage_of(node) else { return Vec::new() };
+        let mut out = Vec::new();
+        for n in self.stages[st].from_node..node {
+            if let Some(ins) = self.instruction(n) {
+                if ins.is("ENV") || ins.is("ARG") {
+                    out.extend(env_pairs(&ins.args));
+                }
+            }
+        }
+        out
     }
 
     /// The shell that runs the RUN at `node`.
@@ -147,6 +189,29 @@ impl<'a> Context<'a> {
         }
         self.doc.comments_before(node).any(|c| pragma(c, false).is_some_and(|l| hit(&l)))
     }
+}
+
+/// `KEY=value KEY2="v 2"` pairs of an ENV or ARG, or the legacy
+/// `ENV KEY value` form. An ARG without a default gives an empty value.
+pub fn env_pairs(args: &str) -> Vec<(String, String)> {
+    let args = args.trim();
+    let first = args.split_whitespace().next().unwrap_or("");
+    if !first.contains('=') {
+        let value = args[first.len()..].trim().to_string();
+        return if first.is_empty() { Vec::new() } else { vec![(first.to_string(), value)] };
+    }
+    let mut out = Vec::new();
+    let mut rest = args;
+    while !rest.is_empty() {
+        let end = crate::syntax::word_end(rest, 0);
+        let word = &rest[..end];
+        match word.split_once('=') {
+            Some((k, v)) => out.push((k.to_string(), crate::syntax::unquote(v))),
+            None => out.push((word.to_string(), String::new())),
+        }
+        rest = rest[end..].trim_start();
+    }
+    out
 }
 
 /// Windows base images run RUN with `cmd` unless SHELL says otherwise.
@@ -204,5 +269,7 @@ mod tests {
         assert!(!c.ignored(runs[1], "SF001", "merge-runs", &[]));
         assert!(c.ignored(runs[1], "SF002", "cache-cleanup", &["DL3008"]));
         assert!(c.script(runs[1]).is_none());
+        assert_eq!(env_pairs("A=1 B=\"x y\" C"), vec![("A".into(), "1".into()), ("B".into(), "x y".into()), ("C".into(), String::new())]);
+        assert_eq!(env_pairs("PATH /a b"), vec![("PATH".into(), "/a b".into())]);
     }
 }

@@ -16,7 +16,7 @@ use std::ops::Range;
 use std::rc::Rc;
 
 /// How sure we are that a fix keeps the build working.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Applied by `fix`.
@@ -143,6 +143,7 @@ pub fn fix(text: &str, opts: &Options) -> Result<Outcome, Error> {
     let doc = Document::parse(text).map_err(Error::Parse)?;
     let cache: Rc<ScriptCache> = Rc::default();
     let findings = check_with(&doc, opts, cache.clone());
+    let broken_before = broken_shell_bodies(&doc, &cache);
     let mut current = text.to_string();
     let mut round_findings = findings.clone();
     let mut applied = 0;
@@ -159,11 +160,30 @@ pub fn fix(text: &str, opts: &Options) -> Result<Outcome, Error> {
             let codes: Vec<&str> = round_findings.iter().filter(|f| f.fix.is_some()).map(|f| f.code).collect();
             Error::Internal(format!("the fixed text no longer parses ({e}); fixes from {}", codes.join(", ")))
         })?;
+        // Every RUN body that was valid shell must still be.
+        if broken_shell_bodies(&doc, &cache) > broken_before {
+            let codes: Vec<&str> = round_findings.iter().filter(|f| f.fix.is_some()).map(|f| f.code).collect();
+            return Err(Error::Internal(format!("a fixed RUN body no longer parses as shell; fixes from {}", codes.join(", "))));
+        }
         applied += n;
         current = next;
         round_findings = check_with(&doc, opts, cache.clone());
     }
     Ok(Outcome { output: current, findings, applied })
+}
+
+/// How many shell-form RUN bodies run by a POSIX shell do not parse.
+fn broken_shell_bodies(doc: &Document, cache: &Rc<ScriptCache>) -> usize {
+    let ctx = Context::with_cache(doc, cache.clone());
+    doc.instructions()
+        .filter(|(n, i)| {
+            i.is("RUN")
+                && i.heredocs.is_empty()
+                && i.form() == crate::syntax::Form::Shell
+                && matches!(ctx.shell(*n), crate::context::ShellKind::Posix { .. })
+                && ctx.script(*n).is_none()
+        })
+        .count()
 }
 
 /// Splices the non-overlapping edits of `fixes` into `text` at once. A fix

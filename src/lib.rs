@@ -10,6 +10,7 @@ pub mod context;
 pub mod diff;
 pub mod fix;
 pub mod shell;
+pub mod style;
 pub mod syntax;
 pub mod transforms;
 pub mod walk;

@@ -90,6 +90,24 @@ impl Command {
     }
 }
 
+/// How a command added after another one is joined to the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joiner {
+    /// `PREV && NEW`: inside an `&&` chain, or after the last statement.
+    And,
+    /// `PREV; NEW`: after a statement that more statements follow, so that
+    /// `set -e` still stops at PREV and PREV's status is not changed.
+    Semi,
+}
+
+/// Where a command can be added after another one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Insertion {
+    /// Offset in the body, just after the element that holds the command.
+    pub at: usize,
+    pub joiner: Joiner,
+}
+
 /// How a body changes the shell that runs it, so that merging it with a
 /// following body would let that change leak.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,25 +294,155 @@ impl Script {
         let Some(last) = root.children(&mut c).filter(|n| n.is_named() && n.kind() != "comment").last() else {
             return false;
         };
-        fn compound(n: Node) -> bool {
-            if matches!(
-                n.kind(),
-                "if_statement"
-                    | "for_statement"
-                    | "c_style_for_statement"
-                    | "while_statement"
-                    | "case_statement"
-                    | "compound_statement"
-                    | "subshell"
-                    | "function_definition"
-            ) {
-                return true;
-            }
-            let mut c = n.walk();
-            let r = n.children(&mut c).any(compound);
-            r
+        has_compound(last)
+    }
+
+    /// The chain element (command, pipeline or redirected statement) that
+    /// holds the simple command at `range`.
+    fn element(&self, range: &Range<usize>) -> Option<Node<'_>> {
+        let mut n = self.tree.root_node().descendant_for_byte_range(range.start, range.end)?;
+        while n.kind() != "command" {
+            n = n.parent()?;
         }
-        compound(last)
+        while let Some(p) = n.parent() {
+            if matches!(p.kind(), "pipeline" | "redirected_statement" | "negated_command") {
+                n = p;
+            } else {
+                break;
+            }
+        }
+        Some(n)
+    }
+
+    /// For an element of an `&&`-only chain: the element that follows it,
+    /// or `None` when it is the last one. `Err` when the element is not in
+    /// such a chain.
+    fn next_in_and_chain<'t>(&'t self, elem: Node<'t>) -> Result<Option<Node<'t>>, ()> {
+        let parent = elem.parent().ok_or(())?;
+        if parent.kind() != "list" {
+            return Err(());
+        }
+        let mut top = parent;
+        while top.parent().is_some_and(|p| p.kind() == "list") {
+            top = top.parent().unwrap();
+        }
+        fn only_and(n: Node) -> bool {
+            let mut c = n.walk();
+            let ok = n.children(&mut c).all(|ch| ch.kind() != "||" && (ch.kind() != "list" || only_and(ch)));
+            ok
+        }
+        if !only_and(top) {
+            return Err(());
+        }
+        // The operator after `elem`, climbing out of left-nested lists.
+        let mut cur = elem;
+        while cur != top {
+            if let Some(op) = cur.next_sibling() {
+                return Ok(op.next_named_sibling());
+            }
+            cur = cur.parent().ok_or(())?;
+        }
+        Ok(None)
+    }
+
+    /// The top-level statement that holds `node`, unless it sits inside a
+    /// command substitution (whose effects we cannot place after).
+    fn statement<'t>(&'t self, node: Node<'t>) -> Option<Node<'t>> {
+        let mut n = node;
+        loop {
+            let p = n.parent()?;
+            if matches!(p.kind(), "command_substitution" | "process_substitution") {
+                return None;
+            }
+            if p.kind() == "program" {
+                return Some(n);
+            }
+            n = p;
+        }
+    }
+
+    /// Where a command can be added so that it runs right after the simple
+    /// command at `range` and keeps the body's meaning: inside an `&&`
+    /// chain right after it; else after its top-level statement, with `;`
+    /// when more statements follow (so `set -e` and the final status are
+    /// unchanged) or `&&` when it is the last one. `None` when neither is
+    /// sure: inside `$( )`, before a background `&`, or a last statement
+    /// that is a compound command (`set -e` would stop applying inside it).
+    pub fn insertion_after(&self, range: Range<usize>) -> Option<Insertion> {
+        let elem = self.element(&range)?;
+        if let Ok(Some(_)) = self.next_in_and_chain(elem) {
+            self.statement(elem)?;
+            return Some(Insertion { at: elem.end_byte(), joiner: Joiner::And });
+        }
+        let stmt = self.statement(elem)?;
+        let mut next = stmt.next_sibling();
+        if next.is_some_and(|n| n.kind() == "&") {
+            return None;
+        }
+        let mut more = false;
+        while let Some(n) = next {
+            if n.is_named() && n.kind() != "comment" {
+                more = true;
+                break;
+            }
+            next = n.next_sibling();
+        }
+        if more {
+            return Some(Insertion { at: stmt.end_byte(), joiner: Joiner::Semi });
+        }
+        if has_compound(stmt) {
+            return None;
+        }
+        Some(Insertion { at: stmt.end_byte(), joiner: Joiner::And })
+    }
+
+    /// The range to delete to remove the simple command at `range` with the
+    /// `&&` or `;` after it, when it is an element of a top-level `&&`
+    /// chain or a top-level statement that is not the last.
+    pub fn removal(&self, range: Range<usize>) -> Option<Range<usize>> {
+        let elem = self.element(&range)?;
+        if let Some(p) = elem.parent() {
+            if p.kind() == "program" {
+                let sep = elem.next_sibling()?;
+                if sep.kind() != ";" {
+                    return None;
+                }
+                let next = sep.next_named_sibling()?;
+                return Some(elem.start_byte()..next.start_byte());
+            }
+        }
+        let next = self.next_in_and_chain(elem).ok()??;
+        // Only a chain that is itself a top-level statement.
+        let mut top = elem.parent()?;
+        while top.parent().is_some_and(|p| p.kind() == "list") {
+            top = top.parent()?;
+        }
+        if top.parent()?.kind() != "program" {
+            return None;
+        }
+        Some(elem.start_byte()..next.start_byte())
+    }
+
+    /// True when the simple command at `range` can take a command placed
+    /// right before it (`NEW && CMD`) without changing what runs: it is a
+    /// statement or a list element of its own, not a pipeline stage.
+    pub fn can_prefix(&self, range: Range<usize>) -> bool {
+        self.element(&range).is_some_and(|e| {
+            e.kind() == "command"
+                && e.parent().is_some_and(|p| {
+                    matches!(
+                        p.kind(),
+                        "program"
+                            | "list"
+                            | "compound_statement"
+                            | "do_group"
+                            | "if_statement"
+                            | "elif_clause"
+                            | "else_clause"
+                            | "subshell"
+                    )
+                })
+        })
     }
 
     /// The ways this body changes the state of its shell.
@@ -357,6 +505,27 @@ impl Script {
             self.leaks_in(ch, in_sub, out);
         }
     }
+}
+
+/// True when `n` is or contains a compound command (`if`, loops, `case`,
+/// `{ }`, `( )`, a function).
+fn has_compound(n: Node) -> bool {
+    if matches!(
+        n.kind(),
+        "if_statement"
+            | "for_statement"
+            | "c_style_for_statement"
+            | "while_statement"
+            | "case_statement"
+            | "compound_statement"
+            | "subshell"
+            | "function_definition"
+    ) {
+        return true;
+    }
+    let mut c = n.walk();
+    let r = n.children(&mut c).any(has_compound);
+    r
 }
 
 /// Shell builtins that change the state of the running shell.
@@ -454,5 +623,39 @@ mod tests {
         assert!(s("a; if x; then y; fi").last_statement_is_compound());
         assert!(!s("if x; then y; fi; a").last_statement_is_compound());
         assert!(Script::parse("a && (").is_none());
+    }
+
+    #[test]
+    fn insertion_points() {
+        let s = |x: &str| Script::parse(x).unwrap();
+        let at = |src: &str, cmd: &str| {
+            let sc = s(src);
+            let start = src.find(cmd).unwrap();
+            sc.insertion_after(start..start + cmd.len()).map(|i| (src[..i.at].to_string(), i.joiner))
+        };
+        assert_eq!(at("a && apt-get install x && b", "apt-get install x"), Some(("a && apt-get install x".to_string(), Joiner::And)));
+        assert_eq!(at("a && apt-get install x; b", "apt-get install x"), Some(("a && apt-get install x".to_string(), Joiner::Semi)));
+        assert_eq!(at("a; apt-get install x", "apt-get install x"), Some(("a; apt-get install x".to_string(), Joiner::And)));
+        assert_eq!(
+            at("yes | apt-get install x > /dev/null && b", "apt-get install x"),
+            Some(("yes | apt-get install x > /dev/null".to_string(), Joiner::And))
+        );
+        assert_eq!(at("a || apt-get install x && b", "apt-get install x"), Some(("a || apt-get install x && b".to_string(), Joiner::And)));
+        assert_eq!(at("if t; then apt-get install x; fi", "apt-get install x"), None);
+        assert_eq!(
+            at("if t; then apt-get install x; fi; b", "apt-get install x"),
+            Some(("if t; then apt-get install x; fi".to_string(), Joiner::Semi))
+        );
+        assert_eq!(at("echo $(apt-get install x)", "apt-get install x"), None);
+        assert_eq!(at("apt-get install x &", "apt-get install x"), None);
+        let rm = |src: &str, cmd: &str| {
+            let start = src.find(cmd).unwrap();
+            s(src).removal(start..start + cmd.len()).map(|r| format!("{}{}", &src[..r.start], &src[r.end..]))
+        };
+        assert_eq!(rm("apk update && apk add x", "apk update").as_deref(), Some("apk add x"));
+        assert_eq!(rm("a && apk update && apk add x", "apk update").as_deref(), Some("a && apk add x"));
+        assert_eq!(rm("apk update; apk add x", "apk update").as_deref(), Some("apk add x"));
+        assert_eq!(rm("apk add x && apk update", "apk update"), None);
+        assert_eq!(rm("if t; then apk update; apk add x; fi", "apk update"), None);
     }
 }

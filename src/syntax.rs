@@ -560,7 +560,7 @@ fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
 }
 
 /// End of a shell-ish word starting at `pos` (quotes respected).
-fn word_end(s: &str, pos: usize) -> usize {
+pub fn word_end(s: &str, pos: usize) -> usize {
     let b = s.as_bytes();
     let mut i = pos;
     let mut quote: Option<u8> = None;
@@ -586,7 +586,7 @@ fn word_end(s: &str, pos: usize) -> usize {
     i.min(b.len())
 }
 
-fn unquote(s: &str) -> String {
+pub fn unquote(s: &str) -> String {
     let mut out = String::new();
     let mut quote: Option<char> = None;
     for c in s.chars() {

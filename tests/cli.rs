@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-const TWO_RUNS: &str = "FROM debian:bookworm-slim\nRUN apt-get update\nRUN apt-get install -y curl\n";
-const MERGED: &str = "FROM debian:bookworm-slim\nRUN apt-get update && \\\n    apt-get install -y curl\n";
+const TWO_RUNS: &str = "FROM debian:bookworm-slim\nRUN useradd --create-home app\nRUN mkdir -p /data\n";
+const MERGED: &str = "FROM debian:bookworm-slim\nRUN useradd --create-home app && \\\n    mkdir -p /data\n";
 
 fn slimfile(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_slimfile")).args(args).current_dir(dir).stdin(Stdio::null()).output().unwrap()
@@ -33,7 +33,7 @@ fn dry_run_prints_a_diff_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(1));
     let diff = text(&out.stdout);
     assert!(diff.starts_with("diff --git a/Dockerfile b/Dockerfile\n--- a/Dockerfile\n+++ b/Dockerfile\n"), "{diff}");
-    assert!(diff.contains("+RUN apt-get update && \\\n+    apt-get install -y curl\n"));
+    assert!(diff.contains("+RUN useradd --create-home app && \\\n+    mkdir -p /data\n"));
     assert!(!diff.contains('\x1b'), "no colour when not a terminal");
     assert_eq!(fs::read_to_string(d.path().join("Dockerfile")).unwrap(), TWO_RUNS);
     assert!(text(&out.stderr).contains("1 file would change (1 fix)"));

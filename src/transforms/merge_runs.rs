@@ -4,6 +4,7 @@ use super::Transform;
 use crate::context::{Context, ShellKind};
 use crate::fix::{Edit, Finding, Fix, Level};
 use crate::shell::{Leak, Script};
+use crate::style::Style;
 use crate::syntax::{Document, Form, Instruction, NodeKind};
 
 pub struct MergeRuns;
@@ -308,53 +309,4 @@ fn run_sequences(ctx: &Context) -> Vec<Vec<usize>> {
         out.push(cur);
     }
     out
-}
-
-/// The file's continuation style.
-struct Style {
-    indent: String,
-    and_at_line_start: bool,
-}
-
-impl Style {
-    fn of(doc: &Document) -> Style {
-        let text = doc.text();
-        let esc = doc.escape;
-        let (mut starts, mut ends) = (0, 0);
-        let mut indents: Vec<(String, usize)> = Vec::new();
-        for (_, ins) in doc.instructions() {
-            if !ins.is("RUN") {
-                continue;
-            }
-            let lines: Vec<&str> = text[ins.range.start..ins.line_end].split('\n').collect();
-            for (k, line) in lines.iter().enumerate() {
-                let line = line.trim_end_matches('\r');
-                let t = line.trim();
-                if t.is_empty() || t.starts_with('#') {
-                    continue;
-                }
-                if k > 0 {
-                    if t.starts_with("&&") {
-                        starts += 1;
-                    }
-                    let ind: String = line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
-                    if !ind.is_empty() {
-                        match indents.iter_mut().find(|(i, _)| *i == ind) {
-                            Some(e) => e.1 += 1,
-                            None => indents.push((ind, 1)),
-                        }
-                    }
-                }
-                if k + 1 < lines.len() && t.trim_end_matches(esc).trim_end().ends_with("&&") {
-                    ends += 1;
-                }
-            }
-        }
-        // Most common indentation; the first seen wins a tie.
-        let indent = indents.iter().fold(None::<&(String, usize)>, |best, e| match best {
-            Some(b) if b.1 >= e.1 => Some(b),
-            _ => Some(e),
-        });
-        Style { indent: indent.map_or_else(|| "    ".to_string(), |e| e.0.clone()), and_at_line_start: starts > ends }
-    }
 }

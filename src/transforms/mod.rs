@@ -5,6 +5,7 @@
 use crate::context::Context;
 use crate::fix::Finding;
 
+pub mod cache_cleanup;
 pub mod merge_runs;
 
 pub trait Transform: Sync {
@@ -22,7 +23,7 @@ pub trait Transform: Sync {
     fn check(&self, ctx: &Context) -> Vec<Finding>;
 }
 
-pub static TRANSFORMS: &[&dyn Transform] = &[&merge_runs::MergeRuns];
+pub static TRANSFORMS: &[&dyn Transform] = &[&merge_runs::MergeRuns, &cache_cleanup::CacheCleanup];
 
 /// Looks a transform up by code or name (case-insensitive).
 pub fn find(key: &str) -> Option<&'static dyn Transform> {
