@@ -1,12 +1,18 @@
-//! The command-line interface: a thin layer over [`crate::fix`].
+//! The command-line interface: a thin layer over [`crate::fix`],
+//! [`crate::report`], [`crate::config`], [`crate::walk`] and
+//! [`crate::write`].
 
-use crate::fix::{self, Finding, Level, Options};
+use crate::config::Config;
+use crate::fix::{self, Options};
+use crate::report::{self, FileResult};
 use crate::transforms::{self, TRANSFORMS};
 use crate::walk::{self, Input};
 use crate::{diff, write};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::collections::HashMap;
 use std::io::{self, IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 #[derive(Parser, Debug)]
 #[command(name = "slimfile", version, about = "Rewrites Dockerfiles so that their images get smaller, without breaking the build")]
@@ -23,8 +29,8 @@ enum Command {
     Check(CommonArgs),
     /// List the transforms
     Rules {
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+        format: RulesFormat,
     },
     /// Show the documentation of one transform (code or name)
     Rule { rule: String },
@@ -43,9 +49,21 @@ struct CommonArgs {
     /// Skip these transforms (codes or names, comma-separated)
     #[arg(long, value_delimiter = ',')]
     ignore: Vec<String>,
+    /// Do not honour `# slimfile ignore=` and `# hadolint ignore=` comments
+    #[arg(long)]
+    no_ignore_comments: bool,
+    /// Use this config file instead of looking for slimfile.toml / .slimfile.toml
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
     /// When to colour the output
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
+    /// Worker threads (default: one per core)
+    #[arg(long, short = 'j')]
+    threads: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -69,6 +87,20 @@ enum Color {
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
+    /// Findings with a source excerpt (for `fix --dry-run`: the diff)
+    Text,
+    /// One line per finding
+    Concise,
+    /// The JSON report (schema in the README)
+    Json,
+    /// SARIF 2.1.0 for code scanning
+    Sarif,
+    /// GitHub Actions workflow commands
+    Github,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum RulesFormat {
     Text,
     Json,
 }
@@ -90,8 +122,8 @@ pub fn main() -> i32 {
     };
     let mut out = Out::new();
     let code = match cli.command {
-        Command::Fix(args) => run_fix(&args, &mut out),
-        Command::Check(args) => run_check(&args, &mut out),
+        Command::Fix(args) => run(&args.common, Some(&args), &mut out),
+        Command::Check(args) => run(&args, None, &mut out),
         Command::Rules { format } => list_rules(format, &mut out),
         Command::Rule { rule } => match transforms::find(&rule) {
             Some(t) => {
@@ -136,120 +168,62 @@ impl Out {
     }
 }
 
-fn options(args: &CommonArgs) -> Result<Options, String> {
-    let resolve = |keys: &[String]| -> Result<Vec<&'static str>, String> {
-        keys.iter()
-            .filter(|k| !k.trim().is_empty())
-            .map(|k| {
-                transforms::find(k.trim()).map(|t| t.code()).ok_or_else(|| format!("unknown rule `{}` (see `slimfile rules`)", k.trim()))
-            })
-            .collect()
-    };
-    let select = resolve(&args.select)?;
-    let ignore = resolve(&args.ignore)?;
-    let mut chosen: Vec<&'static str> = if select.is_empty() { TRANSFORMS.iter().map(|t| t.code()).collect() } else { select };
-    chosen.retain(|c| !ignore.contains(c));
-    Ok(Options { select: Some(chosen), unsafe_fixes: args.unsafe_fixes })
+/// Resolves rule names to codes.
+fn codes(keys: &[String]) -> Result<Vec<&'static str>, String> {
+    keys.iter()
+        .map(|k| k.trim())
+        .filter(|k| !k.is_empty())
+        .map(|k| transforms::find(k).map(|t| t.code()).ok_or_else(|| format!("unknown rule `{k}` (see `slimfile rules`)")))
+        .collect()
 }
 
-/// One input read into memory.
-struct Loaded {
-    /// Shown in messages and diff headers.
-    label: String,
-    path: Option<PathBuf>,
-    bytes: Vec<u8>,
-    text: String,
-}
-
-/// What processing one input produced, printed in input order.
-#[derive(Default)]
-struct Report {
-    stdout: String,
-    stderr: Vec<String>,
-    errors: usize,
-    /// Files changed (0 or 1 for one input; the count in a total).
-    changed: usize,
-    fixes: usize,
-    unfixed: usize,
-    findings: usize,
-    fixable: usize,
-    with_unsafe: usize,
-}
-
-/// Expands the paths, reads each input and runs `work` on it, files in
-/// parallel; reports come back in input order (sorted paths), whatever the
-/// number of threads. Standard input is read first, on this thread.
-fn process(paths: &[PathBuf], work: impl Fn(Loaded, &mut Report) + Sync) -> Vec<Report> {
-    use rayon::prelude::*;
-    let paths = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
-    let (inputs, errs) = walk::discover(&paths);
-    let mut reports: Vec<Report> =
-        errs.into_iter().map(|e| Report { stderr: vec![format!("error: {e}")], errors: 1, ..Report::default() }).collect();
-    let stdin = if inputs.contains(&Input::Stdin) {
-        let mut bytes = Vec::new();
-        Some(io::stdin().read_to_end(&mut bytes).map(|_| bytes))
+/// The options for one file: the command line over its config file.
+fn options(args: &CommonArgs, cfg: Option<&Config>) -> Result<Options, String> {
+    let cli_select = codes(&args.select)?;
+    let mut ignore = codes(&args.ignore)?;
+    let mut chosen: Vec<&'static str> = if !cli_select.is_empty() {
+        cli_select
+    } else if let Some(sel) = cfg.and_then(|c| c.select.as_ref()) {
+        codes(sel)?
     } else {
-        None
+        TRANSFORMS.iter().map(|t| t.code()).collect()
     };
-    let load = |input: &Input| -> Result<Loaded, String> {
-        match input {
-            Input::Stdin => match stdin.as_ref().expect("stdin was read") {
-                Err(e) => Err(format!("error: <stdin>: {}", write::io_message(e))),
-                Ok(bytes) => match write::decode(bytes) {
-                    Ok(text) => Ok(Loaded { label: "<stdin>".into(), path: None, bytes: bytes.clone(), text }),
-                    Err(m) => Err(format!("error: <stdin>:{m}")),
-                },
-            },
-            Input::File(p) => match write::read_text(p) {
-                Ok((bytes, text)) => Ok(Loaded { label: display_path(p), path: Some(p.clone()), bytes, text }),
-                Err(m) => Err(format!("error: {m}")),
-            },
-        }
-    };
-    let done: Vec<Report> = inputs
-        .par_iter()
-        .map(|input| {
-            let mut r = Report::default();
-            match load(input) {
-                Ok(loaded) => work(loaded, &mut r),
-                Err(m) => {
-                    r.stderr.push(m);
-                    r.errors += 1;
-                }
-            }
-            r
-        })
-        .collect();
-    reports.extend(done);
-    reports
+    if let Some(c) = cfg {
+        ignore.extend(codes(&c.ignore)?);
+    }
+    chosen.retain(|c| !ignore.contains(c));
+    Ok(Options {
+        select: Some(chosen),
+        unsafe_fixes: args.unsafe_fixes || cfg.and_then(|c| c.unsafe_fixes).unwrap_or(false),
+        no_ignore_comments: args.no_ignore_comments,
+    })
 }
 
-/// Prints the reports in order; returns their sum.
-fn print_reports(reports: Vec<Report>, out: &mut Out) -> Report {
-    let mut total = Report::default();
-    for r in reports {
-        out.print(&r.stdout);
-        if !r.stderr.is_empty() {
-            out.flush();
-            for line in &r.stderr {
-                eprintln!("{line}");
-            }
+/// Config files by directory, so each is read once per run.
+struct Configs {
+    explicit: Option<Config>,
+    by_dir: Mutex<HashMap<PathBuf, Result<Option<Config>, String>>>,
+}
+
+impl Configs {
+    fn for_file(&self, path: Option<&Path>) -> Result<Option<Config>, String> {
+        if let Some(c) = &self.explicit {
+            return Ok(Some(c.clone()));
         }
-        total.errors += r.errors;
-        total.changed += r.changed;
-        total.fixes += r.fixes;
-        total.unfixed += r.unfixed;
-        total.findings += r.findings;
-        total.fixable += r.fixable;
-        total.with_unsafe += r.with_unsafe;
+        let dir = match path {
+            Some(p) => p.parent().map(Path::to_path_buf).unwrap_or_default(),
+            None => PathBuf::from("."),
+        };
+        let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+        let mut cache = self.by_dir.lock().expect("config cache lock");
+        cache.entry(dir.clone()).or_insert_with(|| Config::find_for(&dir.join("Dockerfile"))).clone()
     }
-    total
 }
 
 /// The path as shown in messages and diff headers: relative to the
 /// current directory when it is under it.
-fn display_path(p: &std::path::Path) -> String {
-    let rel = std::env::current_dir().ok().and_then(|cwd| p.strip_prefix(&cwd).ok().map(|r| r.to_path_buf()));
+fn display_path(p: &Path) -> String {
+    let rel = std::env::current_dir().ok().and_then(|cwd| p.strip_prefix(&cwd).ok().map(Path::to_path_buf));
     let s = rel.as_deref().unwrap_or(p).to_string_lossy().to_string();
     let s = if cfg!(windows) { s.replace('\\', "/") } else { s };
     s.strip_prefix("./").map(str::to_string).unwrap_or(s)
@@ -261,13 +235,6 @@ fn diff_path(label: &str) -> &str {
     label.trim_start_matches('/')
 }
 
-fn error_line(label: &str, e: &fix::Error) -> String {
-    match e {
-        fix::Error::Parse(p) => format!("error: {label}:{}: {} (the file was left unchanged)", p.line, p.message),
-        fix::Error::Internal(_) => format!("error: {label}: {e}"),
-    }
-}
-
 fn use_color(c: Color) -> bool {
     match c {
         Color::Always => true,
@@ -276,148 +243,261 @@ fn use_color(c: Color) -> bool {
     }
 }
 
-fn run_fix(args: &FixArgs, out: &mut Out) -> i32 {
-    let opts = match options(&args.common) {
-        Ok(o) => o,
-        Err(m) => {
-            eprintln!("error: {m}");
-            return ERROR;
-        }
+/// Reads an input; the error is the message for it.
+fn load(input: &Input, stdin: &Option<io::Result<Vec<u8>>>) -> Result<(String, Option<PathBuf>, Vec<u8>, String), String> {
+    match input {
+        Input::Stdin => match stdin.as_ref().expect("stdin was read") {
+            Err(e) => Err(format!("<stdin>: {}", write::io_message(e))),
+            Ok(bytes) => match write::decode(bytes) {
+                Ok(text) => Ok(("<stdin>".into(), None, bytes.clone(), text)),
+                Err(m) => Err(format!("<stdin>:{m}")),
+            },
+        },
+        Input::File(p) => write::read_text(p).map(|(bytes, text)| (display_path(p), Some(p.clone()), bytes, text)),
+    }
+}
+
+/// `check` (when `fix_args` is `None`) or `fix`.
+fn run(args: &CommonArgs, fix_args: Option<&FixArgs>, out: &mut Out) -> i32 {
+    use rayon::prelude::*;
+    // Validate the options once up front, so a bad --select is one error.
+    if let Err(m) = options(args, None) {
+        eprintln!("error: {m}");
+        return ERROR;
+    }
+    let explicit = match &args.config {
+        Some(p) => match Config::load(p) {
+            Ok(c) => Some(c),
+            Err(m) => {
+                eprintln!("error: {m}");
+                return ERROR;
+            }
+        },
+        None => None,
     };
-    let color = use_color(args.common.color);
-    let reports = process(&args.common.paths, |input, r| {
-        let outcome = match fix::fix(&input.text, &opts) {
-            Ok(o) => o,
-            Err(e) => {
-                r.stderr.push(error_line(&input.label, &e));
-                r.errors += 1;
-                return;
-            }
-        };
-        r.unfixed = outcome.findings.iter().filter(|f| !f.fix.as_ref().is_some_and(|x| opts.applies(x.level))).count();
-        let changed = outcome.output != input.text;
-        if changed {
-            r.changed = 1;
-            r.fixes = outcome.applied;
-        }
-        if args.dry_run {
-            let label = if input.path.is_some() { diff_path(&input.label).to_string() } else { "stdin".into() };
-            let d = diff::unified(&label, &input.text, &outcome.output);
-            r.stdout = if color { diff::colorize(&d) } else { d };
-        } else if args.check {
-            if changed {
-                r.stdout = format!("would change: {}\n", input.label);
-            }
-        } else if let Some(path) = &input.path {
-            if changed {
-                match write::write_atomic(path, &input.bytes, outcome.output.as_bytes()) {
-                    Ok(()) => {
-                        r.stderr.push(format!("fixed {} ({} {})", input.label, outcome.applied, plural(outcome.applied, "fix", "fixes")))
+    if let Some(n) = args.threads {
+        // Only fails when a pool already exists; the default one then serves.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
+    }
+    let configs = Configs { explicit, by_dir: Mutex::new(HashMap::new()) };
+    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let (inputs, walk_errors) = walk::discover(&paths);
+    let stdin = if inputs.contains(&Input::Stdin) {
+        let mut bytes = Vec::new();
+        Some(io::stdin().read_to_end(&mut bytes).map(|_| bytes))
+    } else {
+        None
+    };
+    let dry_run = fix_args.is_some_and(|f| f.dry_run);
+    let list_only = fix_args.is_some_and(|f| f.check);
+    let in_place = fix_args.is_some() && !dry_run && !list_only;
+    let progress = progress_bar(inputs.len());
+    let mut results: Vec<FileResult> = inputs
+        .par_iter()
+        .filter_map(|input| {
+            let r = process(input, &stdin, &paths, &configs, args, fix_args.is_some(), dry_run, in_place);
+            progress.inc(1);
+            r
+        })
+        .collect();
+    progress.finish_and_clear();
+    let mut walk_results: Vec<FileResult> = walk_errors
+        .into_iter()
+        .map(|e| FileResult { label: e.split(": ").next().unwrap_or("").to_string(), errors: vec![e], ..FileResult::default() })
+        .collect();
+    walk_results.append(&mut results);
+    let results = walk_results;
+    let summary = report::summary(&results);
+    let color = use_color(args.color);
+
+    // Standard output.
+    match args.format {
+        Format::Json => out.print(&report::json(&results)),
+        Format::Sarif => out.print(&report::sarif(&results)),
+        Format::Github => results.iter().for_each(|r| out.print(&report::github(r))),
+        Format::Text | Format::Concise => {
+            for r in &results {
+                if let Some(f) = fix_args {
+                    if f.dry_run {
+                        if let Some(d) = &r.diff {
+                            out.print(&if color { diff::colorize(d) } else { d.clone() });
+                        }
+                    } else if f.check && r.changed {
+                        out.print(&format!("would change: {}\n", r.label));
                     }
-                    Err(m) => {
-                        r.stderr.push(format!("error: {m}"));
-                        r.errors += 1;
-                    }
+                } else if args.format == Format::Concise {
+                    out.print(&report::concise(r));
+                } else {
+                    out.print(&report::text(r));
                 }
             }
-        } else {
-            r.stdout = outcome.output;
         }
-    });
-    let total = print_reports(reports, out);
-    let changed_files = total.changed;
-    let verb = if args.dry_run || args.check { "would change" } else { "changed" };
-    let mut summary = format!(
-        "{changed_files} {} {verb} ({} {})",
-        plural(changed_files, "file", "files"),
-        total.fixes,
-        plural(total.fixes, "fix", "fixes")
-    );
-    if total.unfixed > 0 {
-        summary.push_str(&format!(
-            "; {} more {} not fixed automatically (see `slimfile check`)",
-            total.unfixed,
-            plural(total.unfixed, "finding", "findings")
-        ));
-    }
-    if total.errors > 0 {
-        summary.push_str(&format!("; {} {}", total.errors, plural(total.errors, "error", "errors")));
     }
     out.flush();
-    eprintln!("{summary}");
-    if total.errors > 0 {
+    // Standard error: errors and what was written, then the summary.
+    for r in &results {
+        for e in &r.errors {
+            eprintln!("error: {e}");
+        }
+        if in_place && r.changed && r.errors.is_empty() && r.text.is_some() && r.label != "<stdin>" {
+            eprintln!("fixed {} ({} {})", r.label, r.applied, plural(r.applied, "fix", "fixes"));
+        }
+    }
+    let mut line = if fix_args.is_some() {
+        let verb = if in_place { "changed" } else { "would change" };
+        let mut l = format!(
+            "{} {} {verb} ({} {})",
+            summary.changed,
+            plural(summary.changed, "file", "files"),
+            summary.applied,
+            plural(summary.applied, "fix", "fixes")
+        );
+        let unfixed = summary.findings - summary.fixable;
+        if unfixed > 0 {
+            l.push_str(&format!(
+                "; {unfixed} more {} not fixed automatically (see `slimfile check`)",
+                plural(unfixed, "finding", "findings")
+            ));
+        }
+        l
+    } else {
+        let mut l = format!("{} {}, {} fixable", summary.findings, plural(summary.findings, "finding", "findings"), summary.fixable);
+        if summary.with_unsafe > 0 {
+            l.push_str(&format!(", {} more with --unsafe-fixes", summary.with_unsafe));
+        }
+        l
+    };
+    if summary.errors > 0 {
+        line.push_str(&format!("; {} {}", summary.errors, plural(summary.errors, "error", "errors")));
+    }
+    eprintln!("{line}");
+    if summary.errors > 0 {
         ERROR
-    } else if (args.dry_run || args.check) && changed_files > 0 {
+    } else if (fix_args.is_none() && summary.findings > 0) || ((dry_run || list_only) && summary.changed > 0) {
         CHANGES
     } else {
         OK
     }
 }
 
-fn run_check(args: &CommonArgs, out: &mut Out) -> i32 {
-    let opts = match options(args) {
-        Ok(o) => o,
+/// Reads, checks and (in fix modes) fixes one input. `None` when a config
+/// file excludes it from a directory walk.
+#[allow(clippy::too_many_arguments)]
+fn process(
+    input: &Input,
+    stdin: &Option<io::Result<Vec<u8>>>,
+    named: &[PathBuf],
+    configs: &Configs,
+    args: &CommonArgs,
+    fixing: bool,
+    dry_run: bool,
+    in_place: bool,
+) -> Option<FileResult> {
+    let path = match input {
+        Input::File(p) => Some(p.as_path()),
+        Input::Stdin => None,
+    };
+    let mut r = FileResult { label: path.map_or_else(|| "<stdin>".to_string(), display_path), ..FileResult::default() };
+    let cfg = match configs.for_file(path) {
+        Ok(c) => c,
         Err(m) => {
-            eprintln!("error: {m}");
-            return ERROR;
+            r.errors.push(m);
+            return Some(r);
         }
     };
-    let reports = process(&args.paths, |input, r| {
-        let doc = match crate::Document::parse(&input.text) {
-            Ok(d) => d,
-            Err(e) => {
-                r.stderr.push(error_line(&input.label, &fix::Error::Parse(e)));
-                r.errors += 1;
-                return;
-            }
-        };
-        for f in fix::check(&doc, &opts) {
-            r.findings += 1;
-            let mark = match f.level() {
-                l if opts.applies(l) => {
-                    r.fixable += 1;
-                    " [*]"
-                }
-                Level::Unsafe => {
-                    r.with_unsafe += 1;
-                    ""
-                }
-                _ => "",
-            };
-            r.stdout.push_str(&format_finding(&input.label, &f, mark));
+    if let (Some(c), Some(p)) = (&cfg, path) {
+        if !named.iter().any(|n| n == p) && c.excludes(p) {
+            return None;
         }
-    });
-    let total = print_reports(reports, out);
-    let mut summary = format!("{} {}, {} fixable", total.findings, plural(total.findings, "finding", "findings"), total.fixable);
-    if total.with_unsafe > 0 {
-        summary.push_str(&format!(", {} more with --unsafe-fixes", total.with_unsafe));
     }
-    if total.errors > 0 {
-        summary.push_str(&format!("; {} {}", total.errors, plural(total.errors, "error", "errors")));
+    r.opts = match options(args, cfg.as_ref()) {
+        Ok(o) => o,
+        Err(m) => {
+            let at = cfg.as_ref().and_then(|c| c.path.as_ref()).map(|p| format!("{}: ", p.display())).unwrap_or_default();
+            r.errors.push(format!("{at}{m}"));
+            return Some(r);
+        }
+    };
+    let (label, file, bytes, text) = match load(input, stdin) {
+        Ok(x) => x,
+        Err(m) => {
+            r.errors.push(m);
+            return Some(r);
+        }
+    };
+    r.label = label;
+    let parse_error = |e: &fix::Error| match e {
+        fix::Error::Parse(p) => format!("{}:{}: {} (the file was left unchanged)", r.label, p.line, p.message),
+        fix::Error::Internal(_) => format!("{}: {e}", r.label),
+    };
+    if !fixing {
+        match crate::Document::parse(&text) {
+            Ok(doc) => r.findings = fix::check(&doc, &r.opts),
+            Err(e) => r.errors.push(parse_error(&fix::Error::Parse(e))),
+        }
+        r.text = Some(text);
+        return Some(r);
     }
-    out.flush();
-    eprintln!("{summary}");
-    if total.errors > 0 {
-        ERROR
-    } else if total.findings > 0 {
-        CHANGES
-    } else {
-        OK
+    let outcome = match fix::fix(&text, &r.opts) {
+        Ok(o) => o,
+        Err(e) => {
+            r.errors.push(parse_error(&e));
+            r.text = Some(text);
+            return Some(r);
+        }
+    };
+    r.findings = outcome.findings;
+    r.changed = outcome.output != text;
+    if r.changed {
+        r.applied = outcome.applied;
     }
+    if dry_run {
+        let name = if file.is_some() { diff_path(&r.label).to_string() } else { "stdin".into() };
+        r.diff = Some(diff::unified(&name, &text, &outcome.output));
+    } else if in_place {
+        match &file {
+            Some(p) if r.changed => {
+                if let Err(m) = write::write_atomic(p, &bytes, outcome.output.as_bytes()) {
+                    r.errors.push(m);
+                }
+            }
+            Some(_) => {}
+            None => {
+                // `-`: the result goes to standard output.
+                let mut stdout = io::stdout().lock();
+                if let Err(e) = stdout.write_all(outcome.output.as_bytes()).and_then(|_| stdout.flush()) {
+                    if e.kind() != io::ErrorKind::BrokenPipe {
+                        r.errors.push(format!("cannot write to standard output: {e}"));
+                    }
+                }
+            }
+        }
+    }
+    r.text = Some(text);
+    Some(r)
 }
 
-fn format_finding(label: &str, f: &Finding, mark: &str) -> String {
-    format!("{label}:{}:{}: {}{mark} {}\n", f.line, f.column, f.code, f.message)
+/// A progress bar on standard error for long runs on a terminal.
+fn progress_bar(files: usize) -> indicatif::ProgressBar {
+    if files < 200 || !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(files as u64);
+    pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} files") {
+        pb.set_style(style);
+    }
+    pb
 }
 
-fn list_rules(format: Format, out: &mut Out) -> i32 {
+fn list_rules(format: RulesFormat, out: &mut Out) -> i32 {
     match format {
-        Format::Text => {
+        RulesFormat::Text => {
             for t in TRANSFORMS {
                 out.print(&format!("{}  {:<14} {}  (hadolint: {})\n", t.code(), t.name(), t.summary(), t.hadolint().join(", ")));
             }
         }
-        Format::Json => {
+        RulesFormat::Json => {
             let list: Vec<serde_json::Value> = TRANSFORMS
                 .iter()
                 .map(|t| serde_json::json!({"code": t.code(), "name": t.name(), "summary": t.summary(), "hadolint": t.hadolint()}))

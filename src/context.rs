@@ -46,6 +46,8 @@ pub struct Stage {
 
 pub struct Context<'a> {
     pub doc: &'a Document,
+    /// Honour ignore comments (`--no-ignore-comments` turns this off).
+    pub honour_ignores: bool,
     pub stages: Vec<Stage>,
     cache: Rc<ScriptCache>,
     scripts: Vec<OnceCell<Option<Rc<Script>>>>,
@@ -101,7 +103,15 @@ impl<'a> Context<'a> {
                 global_ignores.extend(list);
             }
         }
-        Context { doc, stages, cache, scripts: (0..doc.nodes.len()).map(|_| OnceCell::new()).collect(), shells, global_ignores }
+        Context {
+            doc,
+            honour_ignores: true,
+            stages,
+            cache,
+            scripts: (0..doc.nodes.len()).map(|_| OnceCell::new()).collect(),
+            shells,
+            global_ignores,
+        }
     }
 
     pub fn instruction(&self, node: usize) -> Option<&'a Instruction> {
@@ -181,6 +191,9 @@ impl<'a> Context<'a> {
     /// comment lines right above `node`, or a `global ignore` before the
     /// first instruction, names the rule.
     pub fn ignored(&self, node: usize, code: &str, name: &str, hadolint: &[&str]) -> bool {
+        if !self.honour_ignores {
+            return false;
+        }
         let hit = |list: &[String]| {
             list.iter().any(|r| r.eq_ignore_ascii_case(code) || r == name || hadolint.iter().any(|h| r.eq_ignore_ascii_case(h)))
         };

@@ -46,16 +46,20 @@ pub struct Finding {
     pub message: String,
     /// The span the finding is about.
     pub range: Range<usize>,
-    /// 1-based line and column of `range.start`.
+    /// 1-based line and column (in characters) of `range.start`.
     pub line: usize,
     pub column: usize,
+    /// 1-based line and column just after the end of `range`.
+    pub end_line: usize,
+    pub end_column: usize,
     pub fix: Option<Fix>,
 }
 
 impl Finding {
     pub fn new(ctx: &Context, t: &dyn Transform, range: Range<usize>, message: String, fix: Option<Fix>) -> Finding {
         let (line, column) = ctx.doc.line_col(range.start);
-        Finding { code: t.code(), name: t.name(), message, range, line, column, fix }
+        let (end_line, end_column) = ctx.doc.line_col(range.end);
+        Finding { code: t.code(), name: t.name(), message, range, line, column, end_line, end_column, fix }
     }
 
     /// The level of the fix, or `Suggestion` when there is none.
@@ -70,6 +74,8 @@ pub struct Options {
     /// Codes of the transforms to run (all when `None`).
     pub select: Option<Vec<&'static str>>,
     pub unsafe_fixes: bool,
+    /// Do not honour `# slimfile ignore=` / `# hadolint ignore=` comments.
+    pub no_ignore_comments: bool,
 }
 
 impl Options {
@@ -124,7 +130,8 @@ pub fn check(doc: &Document, opts: &Options) -> Vec<Finding> {
 }
 
 fn check_with(doc: &Document, opts: &Options, cache: Rc<ScriptCache>) -> Vec<Finding> {
-    let ctx = Context::with_cache(doc, cache);
+    let mut ctx = Context::with_cache(doc, cache);
+    ctx.honour_ignores = !opts.no_ignore_comments;
     let mut out = Vec::new();
     for t in TRANSFORMS {
         if opts.runs(*t) {

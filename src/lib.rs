@@ -6,9 +6,11 @@
 //! [`cli`]) reads and writes files around it.
 
 pub mod cli;
+pub mod config;
 pub mod context;
 pub mod diff;
 pub mod fix;
+pub mod report;
 pub mod shell;
 pub mod style;
 pub mod syntax;

@@ -187,10 +187,10 @@ fn a_closed_pipe_is_not_an_error() {
 #[test]
 fn check_reports_findings_and_rules_lists_transforms() {
     let d = repo(&[("Dockerfile", TWO_RUNS.as_bytes())]);
-    let out = slimfile(d.path(), &["check"]);
+    let out = slimfile(d.path(), &["check", "--select", "SF001", "--format", "concise"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stdout), "Dockerfile:2:1: SF001 [*] 2 consecutive RUN instructions (lines 2 and 3) can be one layer\n");
-    assert_eq!(slimfile(d.path(), &["check", "--ignore", "merge-runs"]).status.code(), Some(0));
+    assert_eq!(slimfile(d.path(), &["check", "--select", "SF001", "--ignore", "merge-runs"]).status.code(), Some(0));
     let bad = slimfile(d.path(), &["check", "--select", "SF999"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains("unknown rule `SF999`"));
@@ -207,4 +207,111 @@ fn a_file_changed_meanwhile_is_not_written() {
     let err = slimfile::write::write_atomic(&p, b"something else", MERGED.as_bytes()).unwrap_err();
     assert!(err.contains("changed while slimfile was working on it"), "{err}");
     assert_eq!(fs::read_to_string(&p).unwrap(), TWO_RUNS);
+}
+
+const REPORTED: &str =
+    "FROM debian:bookworm-slim\nRUN apt-get update\n# tools\nRUN apt-get install -y --no-install-recommends curl\nRUN pip install flask\n";
+
+fn snapshot(name: &str, value: String) {
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true}, {
+        insta::assert_snapshot!(name, value);
+    });
+}
+
+#[test]
+fn every_output_format() {
+    let d = repo(&[("app/Dockerfile", REPORTED.as_bytes())]);
+    for format in ["text", "concise", "json", "sarif", "github"] {
+        let out = slimfile(d.path(), &["check", "--format", format, "--select", "SF001,SF002"]);
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        snapshot(&format!("cli__check_{format}"), text(&out.stdout));
+    }
+    let out = slimfile(d.path(), &["fix", "--dry-run", "--format", "json", "--select", "SF001,SF002"]);
+    snapshot("cli__fix_dry_run_json", text(&out.stdout));
+}
+
+#[test]
+fn sarif_has_what_code_scanning_requires() {
+    let d = repo(&[("Dockerfile", REPORTED.as_bytes())]);
+    let out = slimfile(d.path(), &["check", "--format", "sarif"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    assert!(v["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
+    let run = &v["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "slimfile");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let id = r["ruleId"].as_str().unwrap();
+        let idx = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[idx]["id"], id);
+        assert!(!r["message"]["text"].as_str().unwrap().is_empty());
+        let loc = &r["locations"][0]["physicalLocation"];
+        assert_eq!(loc["artifactLocation"]["uri"], "Dockerfile");
+        assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
+    }
+    // The SF002 fix travels as a replacement that re-creates the fixed text.
+    let apt = results.iter().find(|r| r["ruleId"] == "SF002" && r["fixes"].is_array()).unwrap();
+    let rep = &apt["fixes"][0]["artifactChanges"][0]["replacements"][0];
+    assert!(rep["insertedContent"]["text"].as_str().unwrap().contains("rm -rf /var/lib/apt/lists/*"));
+    assert!(rep["deletedRegion"]["startLine"].as_u64().unwrap() >= 2);
+}
+
+#[test]
+fn json_is_the_same_with_one_thread_or_many() {
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for i in 0..40 {
+        files.push((
+            format!("svc{i:02}/Dockerfile"),
+            format!("FROM debian\nRUN echo {i}\nRUN apt-get update && apt-get install -y x{i}\n").into_bytes(),
+        ));
+    }
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    let d = repo(&refs);
+    let one = slimfile(d.path(), &["fix", "--dry-run", "-j", "1"]).stdout;
+    let many = slimfile(d.path(), &["fix", "--dry-run", "-j", "8"]).stdout;
+    assert_eq!(text(&one), text(&many));
+    assert_eq!(text(&one).matches("diff --git").count(), 40);
+    let j1 = slimfile(d.path(), &["check", "--format", "json", "-j", "1"]).stdout;
+    let j8 = slimfile(d.path(), &["check", "--format", "json", "-j", "8"]).stdout;
+    assert_eq!(j1, j8);
+}
+
+#[test]
+fn config_file_select_exclude_and_errors() {
+    let d = repo(&[
+        ("slimfile.toml", b"select = [\"merge-runs\"]\nexclude = [\"legacy/**\"]\n"),
+        ("app/Dockerfile", REPORTED.as_bytes()),
+        ("legacy/Dockerfile", REPORTED.as_bytes()),
+    ]);
+    let out = slimfile(d.path(), &["check", "--format", "concise"]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("app/Dockerfile:2:1: SF001"), "{stdout}");
+    assert!(!stdout.contains("SF002") && !stdout.contains("legacy/"), "{stdout}");
+    // A file named on the command line is processed even when excluded.
+    let named = text(&slimfile(d.path(), &["check", "--format", "concise", "legacy/Dockerfile"]).stdout);
+    assert!(named.contains("legacy/Dockerfile:2:1: SF001"), "{named}");
+    // The command line wins over the file.
+    let cli = text(&slimfile(d.path(), &["check", "--format", "concise", "--select", "SF002"]).stdout);
+    assert!(cli.contains("SF002") && !cli.contains("SF001"), "{cli}");
+    // A bad key is an error naming the file and line, and nothing is fixed.
+    fs::write(d.path().join("slimfile.toml"), "select = [\"SF001\"]\nunsafe_fixes = true\n").unwrap();
+    let bad = slimfile(d.path(), &["fix"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("slimfile.toml:2: unknown field `unsafe_fixes`"), "{}", text(&bad.stderr));
+    assert_eq!(fs::read_to_string(d.path().join("app/Dockerfile")).unwrap(), REPORTED);
+    // --config names one explicitly.
+    fs::write(d.path().join("other.toml"), "ignore = [\"SF001\"]\n").unwrap();
+    let explicit = text(&slimfile(d.path(), &["check", "--format", "concise", "--config", "other.toml", "app"]).stdout);
+    assert!(!explicit.contains("SF001") && explicit.contains("SF002"), "{explicit}");
+}
+
+#[test]
+fn ignore_comments_can_be_turned_off() {
+    let d = repo(&[("Dockerfile", b"FROM debian\nRUN echo a\n# slimfile ignore=SF001\nRUN echo b\n")]);
+    assert_eq!(slimfile(d.path(), &["check", "--select", "SF001"]).status.code(), Some(0));
+    let out = slimfile(d.path(), &["check", "--select", "SF001", "--no-ignore-comments", "--format", "concise"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("SF001 [*] 2 consecutive RUN"));
 }

@@ -7,7 +7,7 @@ use slimfile::{Document, Options};
 use std::io::Write;
 
 fn all(unsafe_fixes: bool) -> Options {
-    Options { select: None, unsafe_fixes }
+    Options { select: None, unsafe_fixes, ..Options::default() }
 }
 
 fn comment_lines(text: &str) -> Vec<String> {
@@ -80,7 +80,7 @@ fn corpus_properties() {
         }
         assert_eq!(at, text.len(), "{name}: nodes do not reach the end");
         // No transform selected: identical bytes.
-        let none = slimfile::fix(&text, &Options { select: Some(vec![]), unsafe_fixes: true }).unwrap();
+        let none = slimfile::fix(&text, &Options { select: Some(vec![]), unsafe_fixes: true, ..Options::default() }).unwrap();
         assert_eq!(none.output, text, "{name}: a run with no transform changed the file");
         for unsafe_fixes in [false, true] {
             let out = match slimfile::fix(&text, &all(unsafe_fixes)) {

@@ -7,7 +7,7 @@ use std::path::Path;
 
 fn render(code: &'static str, name: &str, text: &str) -> String {
     let mut out = String::new();
-    let opts = |unsafe_fixes| Options { select: Some(vec![code]), unsafe_fixes };
+    let opts = |unsafe_fixes| Options { select: Some(vec![code]), unsafe_fixes, ..Options::default() };
     out.push_str("findings:\n");
     match Document::parse(text) {
         Ok(doc) => {

@@ -579,7 +579,7 @@ mod tests {
                 Remedy::Cleanup => assert!(r.cleanup.is_some(), "{}: cleanup recipe without cleanup", r.manager),
                 Remedy::Flag => assert!(r.flag.is_some() && !r.done_flags.is_empty(), "{}: flag recipe without flag", r.manager),
             }
-            let opts = Options { select: Some(vec!["SF002"]), unsafe_fixes: true };
+            let opts = Options { select: Some(vec!["SF002"]), unsafe_fixes: true, ..Options::default() };
             let wrap = |body: &str| format!("FROM debian\nRUN {body}\n");
             // The bad example is found and, unless only suggested, fixed to the good one.
             let bad = crate::fix::fix(&wrap(&r.bad), &opts).unwrap_or_else(|e| panic!("{}: {e}", r.manager));
