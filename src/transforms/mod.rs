@@ -5,6 +5,7 @@
 use crate::context::Context;
 use crate::fix::Finding;
 
+pub mod base_image;
 pub mod cache_cleanup;
 pub mod merge_runs;
 
@@ -23,7 +24,7 @@ pub trait Transform: Sync {
     fn check(&self, ctx: &Context) -> Vec<Finding>;
 }
 
-pub static TRANSFORMS: &[&dyn Transform] = &[&merge_runs::MergeRuns, &cache_cleanup::CacheCleanup];
+pub static TRANSFORMS: &[&dyn Transform] = &[&merge_runs::MergeRuns, &cache_cleanup::CacheCleanup, &base_image::BaseImage];
 
 /// Looks a transform up by code or name (case-insensitive).
 pub fn find(key: &str) -> Option<&'static dyn Transform> {
