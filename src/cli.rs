@@ -64,6 +64,9 @@ struct CommonArgs {
     /// Worker threads (default: one per core)
     #[arg(long, short = 'j')]
     threads: Option<usize>,
+    /// The build context (default: each Dockerfile's directory; none for standard input)
+    #[arg(long, value_name = "DIR")]
+    context: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -196,6 +199,7 @@ fn options(args: &CommonArgs, cfg: Option<&Config>) -> Result<Options, String> {
         select: Some(chosen),
         unsafe_fixes: args.unsafe_fixes || cfg.and_then(|c| c.unsafe_fixes).unwrap_or(false),
         no_ignore_comments: args.no_ignore_comments,
+        context: args.context.clone(),
     })
 }
 
@@ -418,6 +422,9 @@ fn process(
             return Some(r);
         }
     };
+    if r.opts.context.is_none() {
+        r.opts.context = path.and_then(Path::parent).map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() });
+    }
     let (label, file, bytes, text) = match load(input, stdin) {
         Ok(x) => x,
         Err(m) => {

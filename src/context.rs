@@ -48,6 +48,8 @@ pub struct Context<'a> {
     pub doc: &'a Document,
     /// Honour ignore comments (`--no-ignore-comments` turns this off).
     pub honour_ignores: bool,
+    /// The build context directory, when known and readable.
+    pub build_context: Option<std::path::PathBuf>,
     pub stages: Vec<Stage>,
     cache: Rc<ScriptCache>,
     scripts: Vec<OnceCell<Option<Rc<Script>>>>,
@@ -106,6 +108,7 @@ impl<'a> Context<'a> {
         Context {
             doc,
             honour_ignores: true,
+            build_context: None,
             stages,
             cache,
             scripts: (0..doc.nodes.len()).map(|_| OnceCell::new()).collect(),

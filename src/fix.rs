@@ -76,6 +76,9 @@ pub struct Options {
     pub unsafe_fixes: bool,
     /// Do not honour `# slimfile ignore=` / `# hadolint ignore=` comments.
     pub no_ignore_comments: bool,
+    /// The build context directory, when it can be read (transforms that
+    /// look at COPY sources, Cargo.toml, ... use it; `None`: they do not).
+    pub context: Option<std::path::PathBuf>,
 }
 
 impl Options {
@@ -132,6 +135,7 @@ pub fn check(doc: &Document, opts: &Options) -> Vec<Finding> {
 fn check_with(doc: &Document, opts: &Options, cache: Rc<ScriptCache>) -> Vec<Finding> {
     let mut ctx = Context::with_cache(doc, cache);
     ctx.honour_ignores = !opts.no_ignore_comments;
+    ctx.build_context = opts.context.clone();
     let mut out = Vec::new();
     for t in TRANSFORMS {
         if opts.runs(*t) {

@@ -8,6 +8,7 @@ use crate::fix::Finding;
 pub mod base_image;
 pub mod cache_cleanup;
 pub mod merge_runs;
+pub mod multi_stage;
 
 pub trait Transform: Sync {
     /// Stable code (`SF001`).
@@ -24,7 +25,8 @@ pub trait Transform: Sync {
     fn check(&self, ctx: &Context) -> Vec<Finding>;
 }
 
-pub static TRANSFORMS: &[&dyn Transform] = &[&merge_runs::MergeRuns, &cache_cleanup::CacheCleanup, &base_image::BaseImage];
+pub static TRANSFORMS: &[&dyn Transform] =
+    &[&merge_runs::MergeRuns, &cache_cleanup::CacheCleanup, &base_image::BaseImage, &multi_stage::MultiStage];
 
 /// Looks a transform up by code or name (case-insensitive).
 pub fn find(key: &str) -> Option<&'static dyn Transform> {
