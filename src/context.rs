@@ -162,6 +162,27 @@ impl<'a> Context<'a> {
         out
     }
 
+    /// The text of a file in the build context (`rel` relative to its
+    /// root), when the context is known and the file is readable UTF-8 of
+    /// at most 1 MiB and does not lead outside the context.
+    pub fn build_file(&self, rel: &str) -> Option<String> {
+        let root = self.build_context.as_ref()?;
+        let rel = rel.trim_start_matches("./");
+        if rel.split('/').any(|c| c == "..") || rel.starts_with('/') {
+            return None;
+        }
+        let path = root.join(rel);
+        let real = std::fs::canonicalize(&path).ok()?;
+        if !real.starts_with(std::fs::canonicalize(root).ok()?) {
+            return None;
+        }
+        let meta = std::fs::metadata(&real).ok()?;
+        if !meta.is_file() || meta.len() > 1 << 20 {
+            return None;
+        }
+        std::fs::read_to_string(&real).ok()
+    }
+
     /// The shell that runs the RUN at `node`.
     pub fn shell(&self, node: usize) -> &ShellKind {
         &self.shells[node]
@@ -287,5 +308,13 @@ mod tests {
         assert!(c.script(runs[1]).is_none());
         assert_eq!(env_pairs("A=1 B=\"x y\" C"), vec![("A".into(), "1".into()), ("B".into(), "x y".into()), ("C".into(), String::new())]);
         assert_eq!(env_pairs("PATH /a b"), vec![("PATH".into(), "/a b".into())]);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"x\"\n").unwrap();
+        let mut c = Context::new(&d);
+        assert_eq!(c.build_file("Cargo.toml"), None);
+        c.build_context = Some(dir.path().to_path_buf());
+        assert!(c.build_file("./Cargo.toml").unwrap().contains("name = \"x\""));
+        assert_eq!(c.build_file("../etc/passwd"), None);
+        assert_eq!(c.build_file("missing"), None);
     }
 }
