@@ -3,6 +3,7 @@
 //! [`crate::write`].
 
 use crate::config::Config;
+use crate::context::CacheStyle;
 use crate::fix::{self, Options};
 use crate::report::{self, FileResult};
 use crate::transforms::{self, TRANSFORMS};
@@ -64,6 +65,9 @@ struct CommonArgs {
     /// Worker threads (default: one per core)
     #[arg(long, short = 'j')]
     threads: Option<usize>,
+    /// SF002: delete caches in the RUN (default) or keep them in BuildKit cache mounts
+    #[arg(long, value_enum)]
+    cache_style: Option<CacheStyleArg>,
     /// The build context (default: each Dockerfile's directory; none for standard input)
     #[arg(long, value_name = "DIR")]
     context: Option<PathBuf>,
@@ -100,6 +104,12 @@ enum Format {
     Sarif,
     /// GitHub Actions workflow commands
     Github,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum CacheStyleArg {
+    Delete,
+    Mount,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,6 +210,11 @@ fn options(args: &CommonArgs, cfg: Option<&Config>) -> Result<Options, String> {
         unsafe_fixes: args.unsafe_fixes || cfg.and_then(|c| c.unsafe_fixes).unwrap_or(false),
         no_ignore_comments: args.no_ignore_comments,
         context: args.context.clone(),
+        cache_style: match args.cache_style {
+            Some(CacheStyleArg::Mount) => CacheStyle::Mount,
+            Some(CacheStyleArg::Delete) => CacheStyle::Delete,
+            None => cfg.and_then(|c| c.cache_style).unwrap_or_default(),
+        },
     })
 }
 

@@ -8,6 +8,7 @@
 //! select = ["SF001", "cache-cleanup"]   # only these transforms
 //! ignore = ["SF004"]                    # never these
 //! unsafe-fixes = false
+//! cache-style = "mount"                 # BuildKit cache mounts instead of deleting
 //! exclude = ["vendor/**", "legacy/Dockerfile"]   # relative to this file
 //! ```
 
@@ -27,6 +28,9 @@ pub struct Config {
     pub ignore: Vec<String>,
     #[serde(default)]
     pub unsafe_fixes: Option<bool>,
+    /// `delete` (default) or `mount`.
+    #[serde(default)]
+    pub cache_style: Option<crate::context::CacheStyle>,
     /// Glob patterns, relative to the config file's directory, of files a
     /// directory walk skips.
     #[serde(default)]

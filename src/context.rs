@@ -23,6 +23,18 @@ impl ScriptCache {
     }
 }
 
+/// How SF002 keeps caches out of layers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheStyle {
+    /// Delete the cache (or never write it) in the same RUN.
+    #[default]
+    Delete,
+    /// Keep it in a BuildKit cache mount (`RUN --mount=type=cache`), which
+    /// also speeds up rebuilds.
+    Mount,
+}
+
 /// The shell that runs a RUN body in shell form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShellKind {
@@ -50,6 +62,8 @@ pub struct Context<'a> {
     pub honour_ignores: bool,
     /// The build context directory, when known and readable.
     pub build_context: Option<std::path::PathBuf>,
+    /// How caches are kept out of layers.
+    pub cache_style: CacheStyle,
     pub stages: Vec<Stage>,
     cache: Rc<ScriptCache>,
     scripts: Vec<OnceCell<Option<Rc<Script>>>>,
@@ -109,6 +123,7 @@ impl<'a> Context<'a> {
             doc,
             honour_ignores: true,
             build_context: None,
+            cache_style: CacheStyle::Delete,
             stages,
             cache,
             scripts: (0..doc.nodes.len()).map(|_| OnceCell::new()).collect(),

@@ -79,6 +79,8 @@ pub struct Options {
     /// The build context directory, when it can be read (transforms that
     /// look at COPY sources, Cargo.toml, ... use it; `None`: they do not).
     pub context: Option<std::path::PathBuf>,
+    /// SF002: delete caches (default) or keep them in cache mounts.
+    pub cache_style: crate::context::CacheStyle,
 }
 
 impl Options {
@@ -136,6 +138,7 @@ fn check_with(doc: &Document, opts: &Options, cache: Rc<ScriptCache>) -> Vec<Fin
     let mut ctx = Context::with_cache(doc, cache);
     ctx.honour_ignores = !opts.no_ignore_comments;
     ctx.build_context = opts.context.clone();
+    ctx.cache_style = opts.cache_style;
     let mut out = Vec::new();
     for t in TRANSFORMS {
         if opts.runs(*t) {

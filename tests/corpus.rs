@@ -10,6 +10,12 @@ fn all(unsafe_fixes: bool) -> Options {
     Options { select: None, unsafe_fixes, ..Options::default() }
 }
 
+/// Safe fixes; all fixes; all fixes with cache mounts instead of cleanups.
+fn modes() -> [(&'static str, Options); 3] {
+    let mount = Options { unsafe_fixes: true, cache_style: slimfile::context::CacheStyle::Mount, ..Options::default() };
+    [("safe", all(false)), ("unsafe", all(true)), ("unsafe+mount", mount)]
+}
+
 fn comment_lines(text: &str) -> Vec<String> {
     let mut v: Vec<String> = text.lines().map(str::trim).filter(|l| l.starts_with('#')).map(str::to_string).collect();
     v.sort();
@@ -82,8 +88,9 @@ fn corpus_properties() {
         // No transform selected: identical bytes.
         let none = slimfile::fix(&text, &Options { select: Some(vec![]), unsafe_fixes: true, ..Options::default() }).unwrap();
         assert_eq!(none.output, text, "{name}: a run with no transform changed the file");
-        for unsafe_fixes in [false, true] {
-            let out = match slimfile::fix(&text, &all(unsafe_fixes)) {
+        for (mode, opts) in modes() {
+            let unsafe_fixes = opts.unsafe_fixes;
+            let out = match slimfile::fix(&text, &opts) {
                 Ok(o) => o.output,
                 Err(e) => {
                     failures.push(format!("{name}: {e}"));
@@ -93,16 +100,16 @@ fn corpus_properties() {
             if out == text {
                 continue;
             }
-            if !unsafe_fixes {
+            if mode == "safe" {
                 changed += 1;
             }
             let Ok(new_doc) = Document::parse(&out) else {
                 failures.push(format!("{name}: output does not parse"));
                 continue;
             };
-            let again = slimfile::fix(&out, &all(unsafe_fixes)).unwrap().output;
+            let again = slimfile::fix(&out, &opts).unwrap().output;
             if again != out {
-                failures.push(format!("{name}: fix is not idempotent (unsafe={unsafe_fixes})"));
+                failures.push(format!("{name}: fix is not idempotent ({mode}, unsafe={unsafe_fixes})"));
             }
             if comment_lines(&out) != comment_lines(&text) {
                 failures.push(format!("{name}: comment lines changed"));

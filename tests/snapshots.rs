@@ -7,7 +7,13 @@ use std::path::Path;
 
 fn render(code: &'static str, name: &str, text: &str) -> String {
     let mut out = String::new();
-    let opts = |unsafe_fixes| Options { select: Some(vec![code]), unsafe_fixes, ..Options::default() };
+    // A fixture may ask for options on its first line: `# test-options: cache-style=mount`.
+    let cache_style = if text.lines().next().is_some_and(|l| l.starts_with("# test-options:") && l.contains("cache-style=mount")) {
+        slimfile::context::CacheStyle::Mount
+    } else {
+        slimfile::context::CacheStyle::Delete
+    };
+    let opts = |unsafe_fixes| Options { select: Some(vec![code]), unsafe_fixes, cache_style, ..Options::default() };
     out.push_str("findings:\n");
     match Document::parse(text) {
         Ok(doc) => {

@@ -5,7 +5,7 @@
 //! clean) are data: `transforms/cache_cleanup.toml`.
 
 use super::Transform;
-use crate::context::{Context, ShellKind};
+use crate::context::{CacheStyle, Context, ShellKind};
 use crate::fix::{Edit, Finding, Fix, Level};
 use crate::shell::{Command, Joiner, Script, Word};
 use crate::style::Style;
@@ -28,6 +28,20 @@ command (`rm -rf /var/lib/apt/lists/*`, `yum clean all`, `dnf clean all`,
 command, in the file's own continuation style. With `apk add --no-cache`,
 a now-useless `apk update` is removed. The recipes are data:
 `transforms/cache_cleanup.toml`.
+
+## `--cache-style=mount`
+With `--cache-style=mount` (or `cache-style = "mount"` in slimfile.toml),
+apt, pip, uv, npm and yarn keep their caches in BuildKit cache mounts
+instead (`RUN --mount=type=cache,target=/var/cache/apt,sharing=locked
+--mount=type=cache,target=/var/lib/apt/lists,sharing=locked ...`,
+`/root/.cache/pip`, `/root/.cache/uv`, `/root/.npm`,
+`/usr/local/share/.cache/yarn`): nothing lands in the layer and rebuilds
+reuse the downloads. It needs BuildKit (the default builder since Docker
+23; `DOCKER_BUILDKIT=1` before that; Dockerfile syntax 1.2 or later). The
+pip, uv, npm and yarn mounts sit in root's home, so a stage running as
+another USER gets the delete style. Debian's `docker-clean` hook still
+deletes downloaded `.deb` files; the lists are what the mount keeps.
+Managers without a mount recipe are cleaned up as usual.
 
 ## Why
 A cache deleted in a later RUN still ships in the layer that wrote it;
@@ -94,6 +108,17 @@ pub struct Recipe {
     pub env: Vec<String>,
     #[serde(default)]
     pub cache_dirs: Vec<String>,
+    /// With `--cache-style=mount`: the BuildKit cache mounts that replace
+    /// the cleanup (empty: this manager is always cleaned up).
+    #[serde(default)]
+    pub mount: Vec<String>,
+    /// `sharing=` for those mounts (`locked` for managers that take a lock).
+    #[serde(default)]
+    pub mount_sharing: Option<String>,
+    /// The cache lives under the running user's home, so mounts only fit
+    /// when that user is root.
+    #[serde(default)]
+    pub mount_needs_root: bool,
     pub level: Level,
     pub hadolint: Vec<String>,
     pub saves: String,
@@ -285,10 +310,49 @@ impl CacheCleanup {
         if matches!(recipe.manager.as_str(), "go" | "cargo") && !self.toolchain_cache_applies(ctx, stage, node, recipe) {
             return None;
         }
+        if ctx.cache_style == CacheStyle::Mount && !recipe.mount.is_empty() && (!recipe.mount_needs_root || runs_as_root(ctx, node)) {
+            return self.mount_finding(run, recipe, &installs);
+        }
         match recipe.remedy {
             Remedy::Flag => self.flag_finding(run, recipe, &installs),
             Remedy::Cleanup => self.cleanup_finding(run, recipe, &installs),
         }
+    }
+
+    /// `--cache-style=mount`: keep the cache out of the layer with BuildKit
+    /// cache mounts on the RUN, so rebuilds reuse it.
+    fn mount_finding(&self, run: &Run, recipe: &Recipe, installs: &[(&Call, &str, Option<&Word>)]) -> Option<Finding> {
+        let (ctx, node, ins) = (run.ctx, run.node, run.ins);
+        let flags: String = recipe
+            .mount
+            .iter()
+            .map(|t| match &recipe.mount_sharing {
+                Some(sh) => format!(" --mount=type=cache,target={t},sharing={sh}"),
+                None => format!(" --mount=type=cache,target={t}"),
+            })
+            .collect();
+        let at = ins.keyword_range.end;
+        let mut edits = vec![Edit { range: at..at, replacement: flags.clone() }];
+        let (last, _, _) = installs.iter().max_by_key(|(c, _, _)| c.cmd.range.start)?;
+        let range = ins.args_range_to_source(last.cmd.range.clone());
+        let what = format!("{} leaves its cache in this layer: {}", recipe.manager, recipe.saves);
+        let mut message = format!("{what}; keep it in a BuildKit cache mount instead:{flags}");
+        if recipe.manager == "apt" {
+            match self.later_apt_updates(ctx, node) {
+                Ok(more) => {
+                    if !more.is_empty() {
+                        let lines: Vec<String> = more.iter().map(|(l, _)| l.to_string()).collect();
+                        message.push_str(&format!(
+                            " (and `apt-get update` before the install on line {}, whose lists are no longer in the image)",
+                            lines.join(", ")
+                        ));
+                    }
+                    edits.extend(more.into_iter().map(|(_, e)| e));
+                }
+                Err(why) => return Some(Finding::new(ctx, self, range, format!("{what}; not fixed: {why}"), None)),
+            }
+        }
+        Some(Finding::new(ctx, self, range, message, Some(Fix { level: Level::Safe, edits })))
     }
 
     /// go and cargo caches matter only in the final stage, and only when
@@ -490,6 +554,14 @@ impl CacheCleanup {
             })
             .collect()
     }
+}
+
+/// True when the last USER of the stage before `node` is root (or there
+/// is none: images run as root unless they say otherwise).
+fn runs_as_root(ctx: &Context, node: usize) -> bool {
+    let Some(stage) = ctx.stage_of(node) else { return true };
+    let user = (ctx.stages[stage].from_node..node).rev().filter_map(|n| ctx.instruction(n)).find(|i| i.is("USER"));
+    user.is_none_or(|u| matches!(u.args.trim().split(':').next().unwrap_or(""), "root" | "0"))
 }
 
 /// RUN nodes after `node` in its stage and in the stages built on it.
