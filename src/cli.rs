@@ -248,10 +248,28 @@ fn display_path(p: &Path) -> String {
     s.strip_prefix("./").map(str::to_string).unwrap_or(s)
 }
 
-/// A path for `a/` and `b/` diff headers (no leading `/`, which `git
-/// apply` would not accept).
-fn diff_path(label: &str) -> &str {
-    label.trim_start_matches('/')
+/// The path for `a/` and `b/` diff headers, as raw bytes (the file name
+/// need not be UTF-8), without a leading `/`, which `git apply` would not
+/// accept.
+fn header_path(p: &Path, label: &str) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let _ = label;
+        let rel = std::env::current_dir()
+            .ok()
+            .and_then(|cwd| p.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+            .unwrap_or_else(|| p.to_path_buf());
+        let bytes = rel.as_os_str().as_bytes();
+        let bytes = bytes.strip_prefix(b"./").unwrap_or(bytes);
+        let start = bytes.iter().take_while(|&&b| b == b'/').count();
+        bytes[start..].to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = p;
+        label.trim_start_matches('/').as_bytes().to_vec()
+    }
 }
 
 fn use_color(c: Color) -> bool {
@@ -357,6 +375,9 @@ fn run(args: &CommonArgs, fix_args: Option<&FixArgs>, out: &mut Out) -> i32 {
     for r in &results {
         for e in &r.errors {
             eprintln!("error: {e}");
+        }
+        for n in &r.notes {
+            eprintln!("note: {n}");
         }
         if in_place && r.changed && r.errors.is_empty() && r.text.is_some() && r.label != "<stdin>" {
             eprintln!("fixed {} ({} {})", r.label, r.applied, plural(r.applied, "fix", "fixes"));
@@ -464,6 +485,10 @@ fn process(
         Ok(o) => o,
         Err(e) => {
             r.errors.push(parse_error(&e));
+            if in_place && file.is_none() {
+                // `fix - < in > out` must not leave `out` empty.
+                let _ = io::stdout().lock().write_all(text.as_bytes());
+            }
             r.text = Some(text);
             return Some(r);
         }
@@ -473,14 +498,26 @@ fn process(
     if r.changed {
         r.applied = outcome.applied;
     }
+    // A generated file is fixed at its source, not here.
+    if r.changed && file.is_some() && text.lines().take(10).any(|l| l.contains("DO NOT EDIT")) {
+        r.notes.push(format!("{}: not changed: marked DO NOT EDIT (generated); `slimfile check` lists its findings", r.label));
+        r.changed = false;
+        r.applied = 0;
+        r.text = Some(text);
+        return Some(r);
+    }
     if dry_run {
-        let name = if file.is_some() { diff_path(&r.label).to_string() } else { "stdin".into() };
-        r.diff = Some(diff::unified(&name, &text, &outcome.output));
+        r.diff = Some(match &file {
+            Some(p) => diff::unified_bytes(&header_path(p, &r.label), &text, &outcome.output),
+            None => diff::unified("stdin", &text, &outcome.output),
+        });
     } else if in_place {
         match &file {
             Some(p) if r.changed => {
                 if let Err(m) = write::write_atomic(p, &bytes, outcome.output.as_bytes()) {
                     r.errors.push(m);
+                    r.changed = false;
+                    r.applied = 0;
                 }
             }
             Some(_) => {}

@@ -38,8 +38,10 @@ pub enum CacheStyle {
 /// The shell that runs a RUN body in shell form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShellKind {
-    /// `/bin/sh -c` or another POSIX shell; `errexit` when it runs with `-e`.
-    Posix { errexit: bool },
+    /// `/bin/sh -c` or another POSIX shell. `errexit`: `Some(true)` when it
+    /// runs with `-e`, `Some(false)` when known not to, `None` when the
+    /// base image is one whose own SHELL we cannot see.
+    Posix { errexit: Option<bool> },
     /// PowerShell, cmd, or a Windows base image's default shell.
     Other(String),
 }
@@ -79,8 +81,9 @@ impl<'a> Context<'a> {
     pub fn with_cache(doc: &'a Document, cache: Rc<ScriptCache>) -> Self {
         let mut stages: Vec<Stage> = Vec::new();
         let mut shells = Vec::with_capacity(doc.nodes.len());
-        let windows_escape = doc.escape == '`';
-        let mut current = ShellKind::Posix { errexit: false };
+        let windowsish = looks_windows(doc);
+        let mut current = ShellKind::Posix { errexit: None };
+        let mut global_args: Vec<(String, String)> = Vec::new();
         // Stage names and the shell each one ended with, so that
         // `FROM <stage>` inherits it.
         let mut named: Vec<(String, ShellKind)> = Vec::new();
@@ -100,15 +103,23 @@ impl<'a> Context<'a> {
                         current_name = words.last().cloned();
                     }
                     stages.push(Stage { from_node: i, end_node: doc.nodes.len(), image: image.clone(), name: current_name.clone() });
-                    current = if let Some((_, shell)) = named.iter().rev().find(|(n, _)| *n == image) {
-                        shell.clone()
-                    } else if is_windows_image(&image) || (windows_escape && image.contains('$')) {
-                        ShellKind::Other("cmd (Windows base image)".into())
-                    } else {
-                        ShellKind::Posix { errexit: false }
+                    let resolved = resolve_args(&image, &global_args);
+                    current = match resolved.as_deref() {
+                        Some(img) if named.iter().any(|(n, _)| n == img) => {
+                            named.iter().rev().find(|(n, _)| n == img).map(|(_, sh)| sh.clone()).expect("found above")
+                        }
+                        Some(img) if is_windows_image(img) => ShellKind::Other("cmd (Windows base image)".into()),
+                        Some("scratch") => ShellKind::Posix { errexit: Some(false) },
+                        _ if windowsish == Windowsish::Content => ShellKind::Other("cmd (a Windows Dockerfile)".into()),
+                        // Docker's official Linux images set no SHELL.
+                        Some(img) if is_official_image(img) => ShellKind::Posix { errexit: Some(false) },
+                        _ if windowsish == Windowsish::Escape => ShellKind::Other("cmd (a Windows Dockerfile)".into()),
+                        _ => ShellKind::Posix { errexit: None },
                     };
                 } else if ins.is("SHELL") {
                     current = shell_kind(ins);
+                } else if ins.is("ARG") && stages.is_empty() {
+                    global_args.extend(env_pairs(&ins.args));
                 }
             }
             shells.push(current.clone());
@@ -268,7 +279,97 @@ pub fn env_pairs(args: &str) -> Vec<(String, String)> {
 
 /// Windows base images run RUN with `cmd` unless SHELL says otherwise.
 fn is_windows_image(image: &str) -> bool {
-    ["windows", "nanoserver", "servercore", "ltsc20"].iter().any(|w| image.contains(w))
+    [
+        "windows",
+        "nanoserver",
+        "servercore",
+        "ltsc20",
+        ":1809",
+        "-1809",
+        "microsoft/iis",
+        "microsoft/aspnet",
+        "microsoft/dotnet-framework",
+        "dotnet/framework",
+        "microsoft/mssql-server-windows",
+    ]
+    .iter()
+    .any(|w| image.contains(w))
+}
+
+/// An image of Docker's official library (`debian`, `python:3.12`,
+/// `docker.io/library/node`): they set no SHELL.
+fn is_official_image(image: &str) -> bool {
+    let name = image.split(['@']).next().unwrap_or(image);
+    let name = name.strip_prefix("docker.io/").unwrap_or(name);
+    let name = name.strip_prefix("library/").unwrap_or(name);
+    !name.contains('/') && !name.contains('$') && !name.is_empty()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Windowsish {
+    No,
+    /// Only the backtick escape character hints at Windows.
+    Escape,
+    /// RUN or SHELL bodies with drive paths or PowerShell/cmd calls.
+    Content,
+}
+
+/// How much a Dockerfile looks written for Windows.
+fn looks_windows(doc: &Document) -> Windowsish {
+    let content = doc.instructions().any(|(_, i)| {
+        (i.is("RUN") || i.is("SHELL")) && {
+            let a = i.args.trim_start().trim_start_matches(['[', '"']).to_ascii_lowercase();
+            a.starts_with("powershell")
+                || a.starts_with("pwsh")
+                || a.starts_with("cmd ")
+                || a.starts_with("cmd.exe")
+                || has_drive_path(&i.args)
+        }
+    });
+    match (content, doc.escape == '`') {
+        (true, _) => Windowsish::Content,
+        (false, true) => Windowsish::Escape,
+        (false, false) => Windowsish::No,
+    }
+}
+
+fn has_drive_path(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.windows(3)
+        .enumerate()
+        .any(|(k, w)| w[0].is_ascii_alphabetic() && w[1] == b':' && w[2] == b'\\' && (k == 0 || !b[k - 1].is_ascii_alphanumeric()))
+}
+
+/// `image` with `$NAME`, `${NAME}` and `${NAME:-default}` replaced from the
+/// ARGs before the first FROM; `None` when one is unknown.
+pub fn resolve_args(image: &str, args: &[(String, String)]) -> Option<String> {
+    if !image.contains('$') {
+        return Some(image.to_string());
+    }
+    let lookup =
+        |name: &str| args.iter().rev().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+    let mut out = String::new();
+    let mut rest = image;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i + 1..];
+        if let Some(body) = rest.strip_prefix('{') {
+            let end = body.find('}')?;
+            let inner = &body[..end];
+            let value = match inner.split_once(":-").or_else(|| inner.split_once('-')) {
+                Some((name, default)) => lookup(name).unwrap_or_else(|| default.to_string()),
+                None => lookup(inner)?,
+            };
+            out.push_str(&value);
+            rest = &body[end + 1..];
+        } else {
+            let n = rest.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+            out.push_str(&lookup(&rest[..n])?);
+            rest = &rest[n..];
+        }
+    }
+    out.push_str(rest);
+    Some(out.to_ascii_lowercase())
 }
 
 /// The rule list of an ignore pragma comment.
@@ -293,6 +394,7 @@ fn shell_kind(ins: &Instruction) -> ShellKind {
         return ShellKind::Other(format!("the SHELL `{prog}`"));
     }
     let mut errexit = false;
+    // (the SHELL is in this Dockerfile, so whether it has -e is known)
     let mut it = argv[1..].iter().peekable();
     while let Some(a) = it.next() {
         if a == "-o" || a == "+o" {
@@ -303,7 +405,7 @@ fn shell_kind(ins: &Instruction) -> ShellKind {
             errexit = true;
         }
     }
-    ShellKind::Posix { errexit }
+    ShellKind::Posix { errexit: Some(errexit) }
 }
 
 #[cfg(test)]
@@ -315,7 +417,7 @@ mod tests {
         let d = Document::parse("# hadolint global ignore=DL3008\nFROM debian\nSHELL [\"/bin/bash\", \"-eo\", \"pipefail\", \"-c\"]\n# slimfile ignore=SF001\nRUN a\nSHELL [\"pwsh\", \"-c\"]\nRUN b\n").unwrap();
         let c = Context::new(&d);
         let runs: Vec<usize> = d.instructions().filter(|(_, i)| i.is("RUN")).map(|(n, _)| n).collect();
-        assert_eq!(c.shell(runs[0]), &ShellKind::Posix { errexit: true });
+        assert_eq!(c.shell(runs[0]), &ShellKind::Posix { errexit: Some(true) });
         assert!(matches!(c.shell(runs[1]), ShellKind::Other(_)));
         assert!(c.ignored(runs[0], "SF001", "merge-runs", &[]));
         assert!(!c.ignored(runs[1], "SF001", "merge-runs", &[]));
@@ -323,6 +425,23 @@ mod tests {
         assert!(c.script(runs[1]).is_none());
         assert_eq!(env_pairs("A=1 B=\"x y\" C"), vec![("A".into(), "1".into()), ("B".into(), "x y".into()), ("C".into(), String::new())]);
         assert_eq!(env_pairs("PATH /a b"), vec![("PATH".into(), "/a b".into())]);
+        let shell_of = |src: &str| {
+            let d = Document::parse(src).unwrap();
+            let c = Context::new(&d);
+            let run = d.instructions().filter(|(_, i)| i.is("RUN")).map(|(n, _)| n).last().unwrap();
+            c.shell(run).clone()
+        };
+        assert_eq!(shell_of("FROM debian:bookworm\nRUN a\n"), ShellKind::Posix { errexit: Some(false) });
+        assert_eq!(shell_of("FROM ghcr.io/acme/base\nRUN a\n"), ShellKind::Posix { errexit: None });
+        assert_eq!(shell_of("ARG B=python:3.12\nFROM ${B}\nRUN a\n"), ShellKind::Posix { errexit: Some(false) });
+        assert_eq!(shell_of("ARG B\nFROM $B\nRUN a\n"), ShellKind::Posix { errexit: None });
+        assert!(matches!(shell_of("FROM microsoft/iis\nRUN cd C:\\inetpub\n"), ShellKind::Other(_)));
+        assert!(matches!(shell_of("FROM mcr.microsoft.com/dotnet/framework/sdk:4.8\nRUN a\n"), ShellKind::Other(_)));
+        assert!(matches!(shell_of("FROM $BASE\nRUN mkdir C:\\app\n"), ShellKind::Other(_)));
+        assert_eq!(
+            shell_of("ARG B=base\nFROM debian AS base\nSHELL [\"/bin/bash\", \"-e\", \"-c\"]\nFROM ${B}\nRUN a\n"),
+            ShellKind::Posix { errexit: Some(true) }
+        );
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"x\"\n").unwrap();
         let mut c = Context::new(&d);

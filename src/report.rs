@@ -16,6 +16,8 @@ pub struct FileResult {
     pub findings: Vec<Finding>,
     /// Errors for this file (already formatted, without `error: `).
     pub errors: Vec<String>,
+    /// Notes for standard error (without `note: `).
+    pub notes: Vec<String>,
     /// The unified diff of the fix, in dry-run mode.
     pub diff: Option<String>,
     /// Whether `fix` changes the file, and how many fixes it applies.

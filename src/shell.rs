@@ -135,7 +135,7 @@ impl Script {
     /// such a body is never edited.
     pub fn parse(src: &str) -> Option<Script> {
         let tree = PARSER.with(|p| p.borrow_mut().parse(src, None))?;
-        if tree.root_node().has_error() {
+        if tree.root_node().has_error() || too_deep(&tree) {
             return None;
         }
         Some(Script { src: src.to_string(), tree })
@@ -252,15 +252,18 @@ impl Script {
         if items.len() != 1 || children.iter().any(|n| n.kind() == "&") {
             return false;
         }
-        fn and_only(n: Node) -> bool {
-            if n.kind() != "list" {
-                return true;
+        // No `||` at this level, looking through lists, pipelines and
+        // redirections (tree-sitter-bash reads `a || b > f` as a
+        // redirection around the whole list).
+        fn or_at_top(n: Node) -> bool {
+            if !matches!(n.kind(), "list" | "redirected_statement" | "pipeline" | "negated_command") {
+                return false;
             }
             let mut c = n.walk();
-            let ok = n.children(&mut c).all(|ch| ch.kind() != "||" && (!ch.is_named() || and_only(ch)));
-            ok
+            let found = n.children(&mut c).any(|ch| ch.kind() == "||" || or_at_top(ch));
+            found
         }
-        and_only(items[0])
+        !or_at_top(items[0])
     }
 
     /// True when the body ends with a comment (`cmd # note`): text
@@ -445,6 +448,20 @@ impl Script {
         })
     }
 
+    /// True when the body starts a background job (`&`, or `&>`, which
+    /// /bin/sh reads as one).
+    pub fn has_background_job(&self) -> bool {
+        fn walk(s: &Script, n: Node) -> bool {
+            if n.kind() == "&" || (n.kind() == "file_redirect" && s.text(n).starts_with("&>")) {
+                return true;
+            }
+            let mut c = n.walk();
+            let found = n.children(&mut c).any(|ch| walk(s, ch));
+            found
+        }
+        walk(self, self.tree.root_node())
+    }
+
     /// The ways this body changes the state of its shell.
     pub fn leaks(&self) -> Vec<Leak> {
         let mut out = Vec::new();
@@ -462,17 +479,30 @@ impl Script {
             match kind {
                 "command" => {
                     let cmd = self.command(n, false, false);
-                    match cmd.words.first() {
+                    // `command cd` and `builtin set` run the builtin all the same.
+                    let skip = cmd.words.iter().take_while(|w| matches!(w.literal.as_deref(), Some("command" | "builtin"))).count();
+                    match cmd.words.get(skip) {
                         None => {}
                         Some(w) => match w.literal.as_deref() {
                             None => out.push(Leak::Blocking(format!("a command whose name is computed (`{}`)", w.raw))),
                             Some(name) => {
-                                if let Some(l) = builtin_leak(name, &cmd.words[1..]) {
+                                if let Some(l) = builtin_leak(name, &cmd.words[skip + 1..]) {
                                     out.push(l);
+                                }
+                                // POSIX sh keeps assignments made before a special builtin.
+                                if !cmd.assignments.is_empty() && SPECIAL_BUILTINS.contains(&name) {
+                                    out.push(Leak::Contained(format!("the assignment before `{name}`")));
                                 }
                             }
                         },
                     }
+                }
+                "file_redirect" if self.text(n).starts_with("&>") => {
+                    // Under /bin/sh (dash), `cmd &> f` is `cmd &` then `> f`.
+                    out.push(Leak::Blocking("`&>`, which /bin/sh reads as a background job".into()));
+                }
+                "compound_statement" if self.text(n).starts_with("((") => {
+                    out.push(Leak::Contained("an arithmetic command".into()));
                 }
                 "declaration_command" | "unset_command" => {
                     let first = self.text(n).split_whitespace().next().unwrap_or("").to_string();
@@ -507,6 +537,30 @@ impl Script {
     }
 }
 
+/// Deeper than this, a body is not analysed (the walks recurse once per
+/// level; real bodies stay far below it).
+const MAX_DEPTH: usize = 200;
+
+fn too_deep(tree: &Tree) -> bool {
+    let mut cursor = tree.walk();
+    let mut depth = 0usize;
+    loop {
+        if depth > MAX_DEPTH {
+            return true;
+        }
+        if cursor.goto_first_child() {
+            depth += 1;
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return false;
+            }
+            depth -= 1;
+        }
+    }
+}
+
 /// True when `n` is or contains a compound command (`if`, loops, `case`,
 /// `{ }`, `( )`, a function).
 fn has_compound(n: Node) -> bool {
@@ -527,6 +581,10 @@ fn has_compound(n: Node) -> bool {
     let r = n.children(&mut c).any(has_compound);
     r
 }
+
+/// POSIX special builtins: assignments before them stay in the shell.
+const SPECIAL_BUILTINS: &[&str] =
+    &[":", ".", "break", "continue", "eval", "exec", "exit", "export", "readonly", "return", "set", "shift", "times", "trap", "unset"];
 
 /// Shell builtins that change the state of the running shell.
 fn builtin_leak(name: &str, args: &[Word]) -> Option<Leak> {
@@ -556,9 +614,11 @@ fn builtin_leak(name: &str, args: &[Word]) -> Option<Leak> {
                 c("set")
             }
         }
-        "source" | "." | "eval" | "exec" | "trap" | "return" | "wait" | "disown" | "bg" | "fg" | "jobs" => {
+        "source" | "." | "eval" | "exec" | "trap" | "return" | "wait" | "disown" | "bg" | "fg" | "jobs" | "coproc" => {
             Some(Leak::Blocking(format!("`{name}`")))
         }
+        "let" => c("let"),
+        "printf" if args.iter().any(|a| a.literal.as_deref() == Some("-v")) => c("printf -v"),
         _ => None,
     }
 }
@@ -608,6 +668,15 @@ mod tests {
         assert!(l("FOO=1 make").is_empty());
         assert!(matches!(l(". /etc/os-release && echo")[0], Leak::Blocking(_)));
         assert!(matches!(l("export A=b")[0], Leak::Contained(_)));
+        assert!(matches!(l("mkdir d && command cd d")[0], Leak::Contained(_)));
+        assert!(matches!(l("builtin set -e")[0], Leak::Blocking(_)));
+        assert!(matches!(l("printf -v X hi")[0], Leak::Contained(_)));
+        assert!(matches!(l("let X=1")[0], Leak::Contained(_)));
+        assert!(matches!(l("((X=1))")[0], Leak::Contained(_)));
+        assert!(matches!(l("coproc cat")[0], Leak::Blocking(_)));
+        assert!(matches!(l("X=leaked :")[0], Leak::Contained(_)));
+        assert!(matches!(l("(sleep 1; touch /bg) &> /dev/null")[0], Leak::Blocking(_)));
+        assert!(l("printf '%s' x > f").is_empty());
     }
 
     #[test]
@@ -616,6 +685,13 @@ mod tests {
         assert!(s("a && b | c && d").is_and_chain());
         assert!(!s("a; b").is_and_chain());
         assert!(s("a && b;").is_and_chain());
+        assert!(!s("grep -q app /etc/passwd || echo missing > /tmp/log").is_and_chain());
+        assert!(!s("a | b || c > f").is_and_chain());
+        assert!(!s("false || true && echo x >> log").is_and_chain());
+        assert!(s("a > f && b 2>/dev/null").is_and_chain());
+        assert!(s("if a || b; then c; fi").is_and_chain());
+        let deep = format!("true{}{}", " && { true".repeat(300), "; }".repeat(300));
+        assert!(Script::parse(&deep).is_none());
         assert!(!s("a &").is_and_chain());
         assert!(!s("a || b").is_and_chain());
         assert!(s("a && b # c").ends_with_comment());

@@ -21,13 +21,20 @@ impl Style {
                 continue;
             }
             let lines: Vec<&str> = text[ins.range.start..ins.line_end].split('\n').collect();
+            // Whether the previous content line ended a command (`&&`, `;`,
+            // `||`, `|` before the escape): only lines that start a command
+            // set the indentation, not argument lists indented deeper.
+            let mut after_separator = false;
             for (k, line) in lines.iter().enumerate() {
                 let line = line.trim_end_matches('\r');
                 let t = line.trim();
                 if t.is_empty() || t.starts_with('#') {
                     continue;
                 }
-                if k > 0 {
+                let starts_command = t.starts_with("&&") || t.starts_with("||") || t.starts_with(';') || after_separator;
+                let before_escape = t.trim_end_matches(esc).trim_end();
+                after_separator = ["&&", "||", ";", "|"].iter().any(|s| before_escape.ends_with(s));
+                if k > 0 && starts_command {
                     if t.starts_with("&&") {
                         starts += 1;
                     }

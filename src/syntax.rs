@@ -172,8 +172,17 @@ impl Instruction {
     pub fn form(&self) -> Form {
         let t = self.args.trim();
         if t.starts_with('[') {
-            if let Ok(v) = serde_json::from_str::<Vec<String>>(t) {
-                return Form::Exec(v);
+            match serde_json::from_str::<serde_json::Value>(t) {
+                Ok(serde_json::Value::Array(items)) => {
+                    // BuildKit rejects an array that is not all strings; it
+                    // is not shell text either way.
+                    return Form::Exec(items.into_iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).collect());
+                }
+                Ok(_) => {}
+                // Go's JSON reader takes lone UTF-16 surrogates that serde
+                // refuses: BuildKit sees exec form there.
+                Err(_) if t.ends_with(']') && t.to_ascii_lowercase().contains("\\ud") => return Form::Exec(Vec::new()),
+                Err(_) => {}
             }
         }
         Form::Shell
@@ -626,8 +635,8 @@ pub fn heredoc_markers(args: &str) -> Vec<(String, bool, bool)> {
         if rest.is_empty() || rest.contains('<') {
             continue;
         }
-        let quoted = rest.contains('"') || rest.contains('\'');
-        let name = unquote(rest);
+        let quoted = rest.contains('"') || rest.contains('\'') || rest.contains('\\');
+        let name: String = unquote(rest).chars().filter(|&c| c != '\\').collect();
         if name.is_empty() {
             continue;
         }
@@ -687,6 +696,10 @@ mod tests {
         assert!(run.heredocs[0].quoted);
         assert!(run.heredocs[1].strip_tabs);
         assert_eq!(d.instructions().count(), 3);
+        let d = Document::parse("FROM x\nRUN cat <<\\EOF > /f\nhello\nEOF\n").unwrap();
+        let (_, run) = d.instructions().nth(1).unwrap();
+        assert_eq!(run.heredocs[0].name, "EOF");
+        assert!(run.heredocs[0].quoted);
     }
 
     #[test]
@@ -699,6 +712,9 @@ mod tests {
         assert_eq!(ins[1].flags.len(), 2);
         assert_eq!(ins[1].form(), Form::Exec(vec!["a".into(), "b".into()]));
         assert_eq!(ins[2].form(), Form::Shell);
+        let d = Document::parse("FROM x\nRUN [1]\nRUN [\"\\ud800\"]\nRUN [ \"a\" ]\n").unwrap();
+        let forms: Vec<bool> = d.instructions().skip(1).map(|(_, i)| matches!(i.form(), Form::Exec(_))).collect();
+        assert_eq!(forms, vec![true, true, true]);
     }
 
     #[test]

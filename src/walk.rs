@@ -118,7 +118,7 @@ fn walk_dir(dir: &Path) -> Vec<PathBuf> {
     walker
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .filter(|e| e.file_name().to_str().is_some_and(is_dockerfile_name))
+        .filter(|e| is_dockerfile_name(&e.file_name().to_string_lossy()))
         .map(|e| e.into_path())
         .collect()
 }

@@ -6,6 +6,11 @@ use std::path::{Path, PathBuf};
 
 /// Reads a file as UTF-8 text. Errors name the line of an invalid byte.
 pub fn read_text(path: &Path) -> Result<(Vec<u8>, String), String> {
+    // A FIFO or a device would block or never end: only regular files.
+    let meta = fs::metadata(path).map_err(|e| format!("{}: {}", path.display(), io_message(&e)))?;
+    if !meta.is_file() {
+        return Err(format!("{}: not a regular file", path.display()));
+    }
     let bytes = fs::read(path).map_err(|e| format!("{}: {}", path.display(), io_message(&e)))?;
     let text = decode(&bytes).map_err(|m| format!("{}:{m}", path.display()))?;
     Ok((bytes, text))

@@ -329,3 +329,65 @@ fn ignore_comments_can_be_turned_off() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stdout).contains("SF001 [*] 2 consecutive RUN"));
 }
+
+#[test]
+fn deeply_nested_bodies_are_reported_not_a_crash() {
+    let body = format!("true{}{}", " && { true".repeat(12000), "; }".repeat(12000));
+    let d = repo(&[("Dockerfile", format!("FROM debian\nRUN {body}\nRUN b\n").as_bytes()), ("ok/Dockerfile", TWO_RUNS.as_bytes())]);
+    let out = slimfile(d.path(), &["fix", "--dry-run"]);
+    assert!(matches!(out.status.code(), Some(0..=2)), "{:?}", out.status);
+    assert!(text(&out.stdout).contains("ok/Dockerfile"), "the other file was still processed");
+}
+
+#[test]
+fn stdin_with_an_error_is_echoed_unchanged() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slimfile"))
+        .args(["fix", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"FROM x\nBOGUS y\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stdout), "FROM x\nBOGUS y\n");
+    assert!(text(&out.stderr).contains("<stdin>:2: unknown instruction `BOGUS`"));
+}
+
+#[cfg(unix)]
+#[test]
+fn odd_file_names_and_special_files() {
+    use std::os::unix::ffi::OsStrExt;
+    let d = repo(&[]);
+    let dir = d.path().join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("Dockerfile"), TWO_RUNS).unwrap();
+    fs::write(d.path().join("svc\tA.Dockerfile"), TWO_RUNS).unwrap();
+    let out = slimfile(d.path(), &["fix", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(out.stdout.windows(7).any(|w| w == b"caf\\351"), "the non-UTF-8 name is quoted as git does");
+    if Command::new("git").arg("--version").output().is_ok() {
+        fs::write(d.path().join("p.diff"), &out.stdout).unwrap();
+        let applied = Command::new("git").args(["apply", "p.diff"]).current_dir(d.path()).output().unwrap();
+        assert!(applied.status.success(), "{}", text(&applied.stderr));
+        assert_eq!(fs::read_to_string(dir.join("Dockerfile")).unwrap(), MERGED);
+        assert_eq!(fs::read_to_string(d.path().join("svc\tA.Dockerfile")).unwrap(), MERGED);
+    }
+    // A FIFO named on the command line is refused, not read forever.
+    let fifo = d.path().join("fifo.Dockerfile");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let out = slimfile(d.path(), &["fix", "--dry-run", "fifo.Dockerfile"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("fifo.Dockerfile: not a regular file"));
+}
+
+#[test]
+fn generated_files_are_not_changed() {
+    let d = repo(&[("Dockerfile", format!("# GENERATED FILE, DO NOT EDIT\n{TWO_RUNS}").as_bytes())]);
+    let out = slimfile(d.path(), &["fix"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("not changed: marked DO NOT EDIT"), "{}", text(&out.stderr));
+    assert!(fs::read_to_string(d.path().join("Dockerfile")).unwrap().ends_with(TWO_RUNS));
+    assert_eq!(slimfile(d.path(), &["check", "--select", "SF001"]).status.code(), Some(1));
+}

@@ -56,7 +56,18 @@ An earlier body that changes only its own shell state (`cd`, `pushd`,
 not a plain `&&` chain (`a; b`, `a || b`) is wrapped in `{ ...; }` so that
 it still runs only when the earlier commands succeeded. When the stage's
 `SHELL` runs with `-e`, no wrapping is done (errexit is ignored inside a
-command followed by `&&`), and such RUNs stay apart.
+command followed by `&&`), and such RUNs stay apart; when the base image is
+not one of Docker's official images (whose SHELL is known) and the file sets
+no SHELL, a merge that needs a wrap, or that puts an `if`/loop before `&&`,
+is only an unsafe fix, since that image's own SHELL may run with `-e`.
+
+Also kept apart: a body that deletes the WORKDIR the next one runs in, and
+RUNs with a `# hadolint ...` or `# slimfile ...` comment between them
+(inside a merged RUN it would no longer apply). One difference a merge
+cannot avoid: the shell remembers where it found each command, so a RUN
+that installs a second copy of a program earlier in PATH (say
+/usr/local/bin/pip next to /usr/bin/pip) is seen by the next merged
+command only after `hash -r`.
 "#;
 
 impl Transform for MergeRuns {
@@ -82,20 +93,30 @@ impl Transform for MergeRuns {
         let style = Style::of(doc);
         for seq in run_sequences(ctx) {
             let members: Vec<Member> = seq.iter().map(|&n| Member::new(ctx, self, n)).collect();
-            let errexit = matches!(ctx.shell(seq[0]), ShellKind::Posix { errexit: true });
-            // Walk the pairs left to right, growing groups.
+            let errexit = match ctx.shell(seq[0]) {
+                ShellKind::Posix { errexit } => *errexit,
+                ShellKind::Other(_) => Some(false),
+            };
+            // Walk the pairs left to right, growing groups. A group whose
+            // meaning rests on the shell not running with -e, which this
+            // file does not show, is only an unsafe fix.
             let mut group: Vec<(usize, Wrap)> = vec![(0, Wrap::None)];
-            let flush = |group: &mut Vec<(usize, Wrap)>, findings: &mut Vec<Finding>| {
+            let mut unsure = false;
+            let flush = |group: &mut Vec<(usize, Wrap)>, unsure: &mut bool, findings: &mut Vec<Finding>| {
                 if group.len() >= 2 {
-                    if let Some(f) = self.group_finding(ctx, &style, &members, group) {
-                        findings.push(f);
-                    }
+                    findings.push(self.group_finding(ctx, &style, &members, group, *unsure));
                 }
                 group.clear();
+                *unsure = false;
             };
             for j in 1..members.len() {
-                match plan_pair(&members[j - 1], &members[j], group.len() > 1, errexit) {
-                    Ok((prev_wrap, next_wrap)) => {
+                let gap = pragma_between(ctx, members[j - 1].node, members[j].node);
+                match plan_pair(&members[j - 1], &members[j], group.len() > 1, errexit).and_then(|p| match gap {
+                    Some(why) => Err(Some(why)),
+                    None => Ok(p),
+                }) {
+                    Ok((prev_wrap, next_wrap, needs_no_errexit)) => {
+                        unsure |= needs_no_errexit;
                         if let Some(last) = group.last_mut() {
                             // A subshell wrap subsumes a brace wrap.
                             if prev_wrap == Wrap::Subshell {
@@ -105,7 +126,7 @@ impl Transform for MergeRuns {
                         group.push((j, next_wrap));
                     }
                     Err(reason) => {
-                        flush(&mut group, &mut findings);
+                        flush(&mut group, &mut unsure, &mut findings);
                         if let Some(reason) = reason {
                             let m = &members[j];
                             findings.push(Finding::new(
@@ -120,14 +141,14 @@ impl Transform for MergeRuns {
                     }
                 }
             }
-            flush(&mut group, &mut findings);
+            flush(&mut group, &mut unsure, &mut findings);
         }
         findings
     }
 }
 
 impl MergeRuns {
-    fn group_finding(&self, ctx: &Context, style: &Style, members: &[Member], group: &[(usize, Wrap)]) -> Option<Finding> {
+    fn group_finding(&self, ctx: &Context, style: &Style, members: &[Member], group: &[(usize, Wrap)], unsure: bool) -> Finding {
         let doc = ctx.doc;
         let text = doc.text();
         let first = members[group[0].0].ins;
@@ -173,26 +194,39 @@ impl MergeRuns {
         // parses as shell.
         let directive = if esc == '`' { format!("# escape=`{eol}") } else { String::new() };
         let probe = format!("{directive}FROM scratch{eol}{out}{eol}");
-        let reparsed = Document::parse(&probe).ok()?;
-        let ok = reparsed.instructions().count() == 2
-            && reparsed.instructions().nth(1).is_some_and(|(_, i)| i.is("RUN") && ctx.parse_shell(&i.args).is_some());
-        if !ok {
-            return None;
-        }
+        let ok = Document::parse(&probe).is_ok_and(|reparsed| {
+            reparsed.instructions().count() == 2
+                && reparsed.instructions().nth(1).is_some_and(|(_, i)| i.is("RUN") && ctx.parse_shell(&i.args).is_some())
+        });
         let lines: Vec<String> = group.iter().map(|&(mi, _)| members[mi].ins.line.to_string()).collect();
         let lines = match lines.len() {
             2 => format!("{} and {}", lines[0], lines[1]),
             _ => format!("{} and {}", lines[..lines.len() - 1].join(", "), lines[lines.len() - 1]),
         };
+        if !ok {
+            return Finding::new(
+                ctx,
+                self,
+                first.keyword_range.clone(),
+                format!("{} consecutive RUN instructions (lines {lines}) could be one layer, but the merged RUN would not read back as valid shell; merge them by hand", group.len()),
+                None,
+            );
+        }
         let wrapped = group.iter().filter(|g| g.1 != Wrap::None).count();
-        let how = if wrapped > 0 { format!(" ({wrapped} wrapped to keep their shell state apart)") } else { String::new() };
-        Some(Finding::new(
+        let mut how = if wrapped > 0 { format!(" ({wrapped} wrapped to keep their shell state apart)") } else { String::new() };
+        let level = if unsure {
+            how.push_str("; unsafe: that holds only if the base image's SHELL does not run with -e, which this file does not show");
+            Level::Unsafe
+        } else {
+            Level::Safe
+        };
+        Finding::new(
             ctx,
             self,
             first.keyword_range.clone(),
             format!("{} consecutive RUN instructions (lines {lines}) can be one layer{how}", group.len()),
-            Some(Fix { level: Level::Safe, edits: vec![Edit { range: first.range.start..last.line_end, replacement: out }] }),
-        ))
+            Some(Fix { level, edits: vec![Edit { range: first.range.start..last.line_end, replacement: out }] }),
+        )
     }
 }
 
@@ -214,6 +248,8 @@ struct Member<'a> {
     /// a reason not worth reporting, such as an ignore comment).
     unusable: Option<Option<String>>,
     flags: Vec<String>,
+    /// The WORKDIR in force, when this body deletes it (`rm -rf /app`).
+    removes_workdir: Option<String>,
 }
 
 impl<'a> Member<'a> {
@@ -236,7 +272,18 @@ impl<'a> Member<'a> {
         };
         let mut flags: Vec<String> = ins.flags.iter().map(|f| format!("{}={}", f.name, f.value.clone().unwrap_or_default())).collect();
         flags.sort();
-        Member { node, ins, script, unusable, flags }
+        let removes_workdir = workdir(ctx, node).filter(|wd| {
+            script.is_some_and(|s| {
+                s.commands().iter().any(|c| {
+                    c.name() == Some("rm")
+                        && c.words[1..].iter().filter_map(|w| w.literal.as_deref()).any(|a| {
+                            let a = a.trim_end_matches('/');
+                            a == "." || a == "*" || (!a.is_empty() && (wd.as_str() == a || wd.starts_with(&format!("{a}/"))))
+                        })
+                })
+            })
+        });
+        Member { node, ins, script, unusable, flags, removes_workdir }
     }
 
     /// The body as written (continuations kept), without trailing blanks
@@ -251,9 +298,11 @@ impl<'a> Member<'a> {
 }
 
 /// Decides whether `e` and `l` (consecutive) can merge. `e_in_group` is true
-/// when `e` already follows another member. Returns the wraps for `e` and
-/// `l`, or why not (`None` when not worth reporting).
-fn plan_pair(e: &Member, l: &Member, e_in_group: bool, errexit: bool) -> Result<(Wrap, Wrap), Option<String>> {
+/// when `e` already follows another member; `errexit` is whether the shell
+/// runs with -e (`None`: unknown). Returns the wraps for `e` and `l` and
+/// whether the merge holds only without -e, or why not (`None` when not
+/// worth reporting).
+fn plan_pair(e: &Member, l: &Member, e_in_group: bool, errexit: Option<bool>) -> Result<(Wrap, Wrap, bool), Option<String>> {
     if let Some(r) = &e.unusable {
         return Err(r.clone());
     }
@@ -272,20 +321,55 @@ fn plan_pair(e: &Member, l: &Member, e_in_group: bool, errexit: bool) -> Result<
     if let Some(Leak::Blocking(what)) = leaks.iter().find(|l| matches!(l, Leak::Blocking(_))) {
         return Err(Some(format!("line {el} uses {what}, which would change how the next commands run")));
     }
+    if let Some(dir) = &e.removes_workdir {
+        return Err(Some(format!("line {el} deletes the working directory {dir}, which the next commands would run in")));
+    }
     let e_wrap = if leaks.is_empty() { Wrap::None } else { Wrap::Subshell };
     let e_brace = e_in_group && !es.is_and_chain();
-    if errexit && (e_wrap != Wrap::None || e_brace || es.last_statement_is_compound()) {
+    // errexit is ignored inside a compound command placed before `&&`.
+    let compound_first = e_wrap != Wrap::None || e_brace || es.last_statement_is_compound();
+    if errexit == Some(true) && compound_first {
         let why = match leaks.first() {
             Some(Leak::Contained(w)) => format!("line {el} uses {w} and the SHELL runs with -e, so it cannot be wrapped"),
             _ => format!("the SHELL runs with -e and line {el} ends in a compound command, whose errors `&&` would hide"),
         };
         return Err(Some(why));
     }
+    if ls.has_background_job() {
+        return Err(Some(format!("line {} starts a background job", l.ins.line)));
+    }
     let l_wrap = if ls.is_and_chain() { Wrap::None } else { Wrap::Brace };
     if l_wrap == Wrap::Brace && ls.ends_with_comment() {
         return Err(Some(format!("line {} ends with a shell comment", l.ins.line)));
     }
-    Ok((e_wrap, l_wrap))
+    Ok((e_wrap, l_wrap, compound_first && errexit.is_none()))
+}
+
+/// A `# hadolint ...` or `# slimfile ...` comment between two RUNs would end
+/// up inside the merged RUN, where it no longer applies to anything.
+fn pragma_between(ctx: &Context, a: usize, b: usize) -> Option<String> {
+    (a + 1..b).find_map(|n| {
+        let node = &ctx.doc.nodes[n];
+        let text = ctx.doc.text()[node.range.clone()].trim();
+        let body = text.trim_start_matches('#').trim_start();
+        // hadolint's always count (they steer another tool); ours unless
+        // --no-ignore-comments.
+        (matches!(node.kind, NodeKind::Comment) && (body.starts_with("hadolint") || (ctx.honour_ignores && body.starts_with("slimfile"))))
+            .then(|| format!("the comment `{text}` between them would stop applying inside a merged RUN"))
+    })
+}
+
+/// The WORKDIR in force at `node` (absolute, as written), if any.
+fn workdir(ctx: &Context, node: usize) -> Option<String> {
+    let stage = ctx.stage_of(node)?;
+    let mut wd: Option<String> = None;
+    for n in ctx.stages[stage].from_node..node {
+        if let Some(i) = ctx.instruction(n).filter(|i| i.is("WORKDIR")) {
+            let arg = i.args.trim().trim_matches('"').trim_end_matches('/').to_string();
+            wd = Some(if arg.starts_with('/') { arg } else { format!("{}/{arg}", wd.unwrap_or_default()) });
+        }
+    }
+    wd
 }
 
 /// Maximal sequences (length 2 or more) of RUN nodes with nothing but
