@@ -31,14 +31,52 @@ The toolchains are data: `transforms/multi_stage.toml`.
   ENV or an ARG default) to `scratch`, with the CA bundle copied from the
   builder and `-tags timetzdata` added to the build so time zones still
   load; otherwise to `debian:<release>-slim` of the builder's release.
-- Rust (`cargo build`): to `debian:<release>-slim` with `ca-certificates`
-  (and so openssl/libssl) installed, plus the runtime package of each
-  `-dev` package the build installed.
+- Rust (`cargo build`, `cargo install --path DIR`): to
+  `debian:<release>-slim` with `ca-certificates` (and so openssl/libssl)
+  installed, plus the runtime package of each `-dev` package the build
+  installed and of each `-sys` crate of Cargo.lock (`openssl-sys`:
+  `libssl3` on bookworm). A binary `cargo install` put in the rust image's
+  `/usr/local/cargo/bin`, which the CMD runs by name, goes to
+  `/usr/local/bin` in the runtime.
 - C/C++ (`gcc`, `cc`, `clang`, `g++`, ...` -o OUT`): `-static` to
   `scratch`, otherwise to `debian:<release>-slim` with the runtime package
   of each `-l` library.
 - make, CMake, Maven, Gradle, javac, .NET, Node front-ends and Python
   packages that need compilers are reported with the proposed layout.
+
+## The build context
+With a build context (`--context DIR`; by default the Dockerfile's
+directory, none for standard input) SF004 reads the files the build reads,
+to name artifacts:
+- Cargo.toml: the binaries: `[[bin]]` names (those with
+  `required-features` left out), and the package name when `src/main.rs`
+  is copied, `autobins` is on and no `[[bin]]` takes `src/main.rs`. A
+  workspace, a crate inside one, or a `.cargo/config.toml` that moves the
+  target directory (or, for `cargo install`, the install root) leaves the
+  name unknown.
+- Cargo.lock: its `-sys` crates, each mapped to the runtime package of the
+  library it links (`[cargo_sys]` in the table); a crate not in the table
+  means a suggestion. Read, it also lifts the guard on full `rust` images,
+  whose preinstalled -dev packages a crate could otherwise link unseen.
+  `cargo install` uses Cargo.lock only with `--locked`. The lock is taken
+  as the build's: one that `cargo build` would update because Cargo.toml
+  changed is not detected (`--locked` makes that an error).
+- go.mod: `go build` of the working directory's package without `-o` (or
+  with `-o DIR/`) names the binary after the module path's last element
+  (a `/vN` suffix skipped), in the working directory.
+- pom.xml: the jar (`finalName`, or `ARTIFACTID-VERSION.jar`, the version
+  maybe from `<parent>`), named in the message. Maven stays a suggestion:
+  whether the jar runs without its dependencies is not read.
+A file counts only when the stage copies it from the context in a way
+slimfile follows, read backwards from the build: `COPY . .` or
+`COPY . DIR` (a relative DIR only under a literal WORKDIR), `COPY FILE...
+DIR/`, `COPY DIR DIR`, a wildcard in a source's last path element, with
+`.dockerignore` honoured. A COPY or ADD that may write the file and cannot
+be followed (`--from`, `--parents`, `--exclude`, variables, a heredoc, any
+ADD), a RUN between the copy and the build that names the file (other than
+to `touch` it) or rewrites it (`cargo update`, `go mod edit`, ...), a file
+that cannot be read, or a `NAME.dockerignore` at the context's root, makes
+it unknown: the finding stays a suggestion and says why.
 
 ## Why
 Only the final stage ships. Measured with `../shared/tools/imgsize.sh`
@@ -77,10 +115,12 @@ CMD ["hello"]
 
 ## Levels
 Never safe. Unsafe (applied with `--unsafe-fixes`) only when the artifact's
-path and every runtime need are established from the Dockerfile: the
-output path (`-o`, the package or file name, `--bin`, or the CMD that runs
+path and every runtime need are established from the Dockerfile and the
+build context files above: the output path (`-o`, the package or file
+name, go.mod's module, `--bin`, Cargo.toml's binaries, or the CMD that runs
 it), the working directory, the builder's Debian release (from its tag,
-e.g. `-bookworm`), the libraries it links and the packages it installed.
+e.g. `-bookworm`), the libraries it links (`-l`, `-dev` packages, Cargo.lock's
+`-sys` crates) and the packages it installed.
 Otherwise a suggestion whose message shows the proposed layout and says
 what is unknown.
 
@@ -102,8 +142,10 @@ what is unknown.
   configuration copied with `COPY . .`) are not copied; COPY/ADD after the
   build are carried over. Use `# slimfile ignore=SF004` above the FROM when
   the program needs more.
-- Reading the build context (Cargo.toml `[[bin]]`, go.mod, pom.xml) to name
-  artifacts is not wired yet; without it those names stay unknown.
+- Without a build context, or where it cannot be followed, names that only
+  Cargo.toml, go.mod or pom.xml give stay unknown; a Cargo workspace, Go
+  with the module root above the working directory, Gradle and a Maven
+  multi-module build are not read.
 "#;
 
 /// One toolchain (see the header of the TOML file).
@@ -163,6 +205,8 @@ pub struct Table {
     /// Library name to runtime package per release (`any` for all).
     pub lib: BTreeMap<String, BTreeMap<String, String>>,
     pub dev_packages: BTreeMap<String, String>,
+    /// `-sys` crate to the library of `lib` it links (`""`: none).
+    pub cargo_sys: BTreeMap<String, String>,
     pub build_only: BuildOnly,
 }
 
@@ -336,6 +380,11 @@ fn plan(ctx: &Context) -> Option<Plan> {
                         if cmd.in_subshell && !matches!(tc.kind, Kind::Go | Kind::Cargo | Kind::Cc) {
                             continue;
                         }
+                        // `cargo install TOOL` fetches a tool; only `--path` builds the program.
+                        let path_flag = |w: &Word| w.literal.as_deref().is_some_and(|a| a == "--path" || a.starts_with("--path="));
+                        if label == "cargo install" && !args.iter().any(path_flag) {
+                            continue;
+                        }
                         builds.push(Build { node, ins, cmd: cmd.clone(), start, toolchain: tc, label, cwd: run_cwd.clone() });
                     }
                 }
@@ -408,7 +457,12 @@ fn plan(ctx: &Context) -> Option<Plan> {
         p.unknown.push(format!("the {} version of `{image}` is not in its tag", tc.name));
     }
     if matches!(tc.kind, Kind::Cargo) && !tag.contains("slim") && !matches!(base_name.as_str(), "debian" | "ubuntu") {
-        p.unknown.push(format!("`{image}` ships -dev packages (libpq, sqlite, ...) a crate may link; Cargo.lock was not read"));
+        // Cleared when Cargo.lock, as the build uses it, names every -sys crate.
+        match &art.lock {
+            Some(Ok(())) => {}
+            Some(Err(why)) => p.unknown.push(format!("`{image}` ships -dev packages (libpq, sqlite, ...) a crate may link, and {why}")),
+            None => p.unknown.push(format!("`{image}` ships -dev packages (libpq, sqlite, ...) a crate may link; Cargo.lock was not read")),
+        }
     }
     // Libraries: -l flags and -dev packages, each with its runtime package.
     libs.extend(art.libs.iter().cloned());
@@ -474,6 +528,8 @@ fn plan(ctx: &Context) -> Option<Plan> {
     let mut entry_carried: Option<usize> = None;
     let mut cmd_carried: Option<usize> = None;
     let mut artifacts = art.paths.clone();
+    // Artifacts the runtime keeps at another path than the builder's.
+    let mut moved: BTreeMap<String, String> = BTreeMap::new();
     // Commands after the build in its own RUN: copies of the artifact, or work the runtime would miss.
     if let Some(s) = ctx.script(build.node) {
         for c in s.commands().iter().filter(|c| c.range.start >= build.cmd.range.end) {
@@ -601,13 +657,24 @@ fn plan(ctx: &Context) -> Option<Plan> {
         }
         None => p.unknown.push("the CMD/ENTRYPOINT cannot be read as a command".into()),
         Some(a0) => {
-            let hit = artifacts.iter().any(|art| {
+            let mut hit = artifacts.iter().any(|art| {
                 if a0.contains('/') {
                     is_same_program(a0, art, final_cwd.as_deref())
                 } else {
                     art.rsplit_once('/').is_some_and(|(dir, base)| base == a0 && path_dirs.iter().any(|d| d.trim_end_matches('/') == dir))
                 }
             });
+            // Run by name from a directory only the builder image has on its
+            // PATH (the rust image's /usr/local/cargo/bin): the runtime gets
+            // it in /usr/local/bin.
+            if !hit && !a0.contains('/') && path_dirs.iter().any(|d| d == "/usr/local/bin") {
+                if let Some(a) =
+                    artifacts.iter().find(|a| a.rsplit_once('/').is_some_and(|(d, n)| n == a0 && art.image_path.as_deref() == Some(d)))
+                {
+                    moved.insert(a.clone(), format!("/usr/local/bin/{a0}"));
+                    hit = true;
+                }
+            }
             if !hit && !artifacts.iter().any(|a| a.contains('<')) {
                 let why = if SHELLS.contains(&a0.rsplit('/').next().unwrap_or(a0)) { "a shell".to_string() } else { format!("`{a0}`") };
                 p.unknown.push(format!("the CMD/ENTRYPOINT runs {why}, not the built artifact"));
@@ -618,7 +685,7 @@ fn plan(ctx: &Context) -> Option<Plan> {
     }
     // The artifact copies.
     for a in &artifacts {
-        head.push(format!("COPY --from={{builder}} {a} {a}"));
+        head.push(format!("COPY --from={{builder}} {a} {}", moved.get(a).unwrap_or(a)));
     }
     p.artifacts = artifacts;
     let bn = p.builder_name.clone();
@@ -636,6 +703,13 @@ struct Artifact {
     paths: Vec<String>,
     static_link: bool,
     libs: Vec<String>,
+    /// A directory on the builder image's own PATH (not the runtime's)
+    /// that holds the artifact.
+    image_path: Option<String>,
+    /// Cargo: whether Cargo.lock, as the build uses it, was read from the
+    /// build context (`Err`: why not; -sys crates missing from the table
+    /// are reported on their own); `None` without a build context.
+    lock: Option<Result<(), String>>,
 }
 
 fn artifact(ctx: &Context, b: &Build, env: &BTreeMap<String, String>, p: &mut Plan) -> Artifact {
@@ -703,9 +777,16 @@ fn artifact(ctx: &Context, b: &Build, env: &BTreeMap<String, String>, p: &mut Pl
             if flags.iter().any(|(f, _)| f == "-C") {
                 p.unknown.push("`go build -C` changes directory".into());
             }
+            // The package in the working directory is named after go.mod's
+            // module path there.
+            let here = matches!(pos.as_slice(), [] | [_]) && pos.iter().all(|p| p == "." || p == "./");
+            let module = match cwd {
+                Some(dir) if here && ctx.build_context.is_some() => Some(go_module_name(ctx, b, dir)),
+                _ => None,
+            };
             let pkg_name = || -> Option<String> {
                 match pos.as_slice() {
-                    [] => None,
+                    _ if here => module.clone()?.ok(),
                     files if files.iter().all(|f| f.ends_with(".go")) => {
                         Some(files[0].rsplit('/').next()?.trim_end_matches(".go").to_string())
                     }
@@ -732,6 +813,8 @@ fn artifact(ctx: &Context, b: &Build, env: &BTreeMap<String, String>, p: &mut Pl
                 None => {
                     if cwd.is_none() {
                         need_cwd(p);
+                    } else if let Some(Err(why)) = module {
+                        p.unknown.push(format!("the binary's name comes from go.mod's module path: {why}"));
                     } else {
                         p.unknown.push("the binary's name comes from go.mod's module path, which was not read".into());
                     }
@@ -757,39 +840,171 @@ fn artifact(ctx: &Context, b: &Build, env: &BTreeMap<String, String>, p: &mut Pl
                 "-Z",
                 "--color",
                 "--message-format",
+                "--path",
+                "--root",
+                "--version",
+                "--vers",
+                "--git",
+                "--branch",
+                "--tag",
+                "--rev",
+                "--registry",
+                "--index",
             ];
-            let (flags, _pos) = split_args(&lit[1..], VALUED);
+            let (flags, pos) = split_args(&lit[1..], VALUED);
             let get = |n: &str| flags.iter().find(|(f, _)| f == n).and_then(|(_, v)| v.clone());
-            let profile = if flags.iter().any(|(f, _)| f == "--release" || f == "-r") {
-                "release".to_string()
+            let has = |n: &str| flags.iter().any(|(f, _)| f == n);
+            let context = ctx.build_context.is_some();
+            let not_read = "the binary's name comes from Cargo.toml, which was not read (name it with `--bin NAME`)";
+            // Cargo.lock as the build uses it (`None`: no build context).
+            let lock: Option<Result<Vec<String>, String>>;
+            if b.label == "cargo install" {
+                // `cargo install --path DIR`: the binaries land in ROOT/bin.
+                let bins: Vec<String> = flags.iter().filter(|(f, _)| f == "--bin").filter_map(|(_, v)| v.clone()).collect();
+                if !pos.is_empty() || has("--example") || has("--examples") {
+                    p.unknown.push(format!("the `cargo install` on line {} installs more than the crate at its `--path`", b.ins.line));
+                }
+                let (base, _) = split_image(&ctx.stages[p.stage].image);
+                let root = get("--root").or_else(|| assign("CARGO_INSTALL_ROOT")).or_else(|| assign("CARGO_HOME"));
+                let bin_dir = match &root {
+                    Some(r) => resolve(&format!("{}/bin", r.trim_end_matches('/')), cwd),
+                    // The rust image sets CARGO_HOME=/usr/local/cargo and puts its bin on PATH.
+                    None if base == "rust" => {
+                        out.image_path = Some("/usr/local/cargo/bin".into());
+                        Some("/usr/local/cargo/bin".into())
+                    }
+                    None => None,
+                };
+                let Some(bin_dir) = bin_dir else {
+                    p.unknown.push(match root {
+                        Some(r) => format!("`cargo install` puts the binaries in `{r}/bin`, which cannot be resolved"),
+                        None => "where `cargo install` puts the binaries is unknown (no --root, CARGO_INSTALL_ROOT or CARGO_HOME)".into(),
+                    });
+                    out.paths.push(placeholder("binary"));
+                    return out;
+                };
+                let Some(dir) = get("--path").and_then(|d| resolve(&d, cwd)) else {
+                    if cwd.is_none() {
+                        need_cwd(p);
+                    } else {
+                        p.unknown.push(format!("the `--path` of the build on line {} is not literal", b.ins.line));
+                    }
+                    out.paths.push(format!("{bin_dir}/<name>"));
+                    return out;
+                };
+                let manifest = context.then(|| cargo_manifest(ctx, b, &dir, true));
+                let names = if !bins.is_empty() {
+                    bins
+                } else {
+                    match &manifest {
+                        Some(Ok(m)) => {
+                            p.unknown.extend(m.uncertain.clone());
+                            if m.names.is_empty() {
+                                p.unknown.push(format!("{dir}/Cargo.toml names no binary"));
+                            }
+                            m.names.clone()
+                        }
+                        Some(Err(why)) => {
+                            p.unknown.push(format!("the binary's name comes from Cargo.toml: {why} (name it with `--bin NAME`)"));
+                            Vec::new()
+                        }
+                        None => {
+                            p.unknown.push(not_read.into());
+                            Vec::new()
+                        }
+                    }
+                };
+                if names.is_empty() {
+                    out.paths.push(format!("{bin_dir}/<name>"));
+                }
+                out.paths.extend(names.iter().map(|n| format!("{bin_dir}/{n}")));
+                lock = manifest.map(|m| {
+                    m.and_then(|_| {
+                        if has("--locked") || has("--frozen") {
+                            cargo_lock(ctx, b, &dir)
+                        } else {
+                            Err("`cargo install` without `--locked` does not use Cargo.lock".into())
+                        }
+                    })
+                });
             } else {
-                match get("--profile").as_deref() {
-                    None | Some("dev") => "debug".into(),
-                    Some(x) => x.to_string(),
+                let profile = if has("--release") || has("-r") {
+                    "release".to_string()
+                } else {
+                    match get("--profile").as_deref() {
+                        None | Some("dev") => "debug".into(),
+                        Some(x) => x.to_string(),
+                    }
+                };
+                let workspace = get("--manifest-path").is_some() || get("-p").is_some() || get("--package").is_some();
+                if workspace {
+                    p.unknown.push("the target directory of a `--manifest-path`/`--package` build depends on the workspace".into());
                 }
-            };
-            if get("--manifest-path").is_some() || get("-p").is_some() || get("--package").is_some() {
-                p.unknown.push("the target directory of a `--manifest-path`/`--package` build depends on the workspace".into());
-            }
-            let tdir = get("--target-dir").or_else(|| assign("CARGO_TARGET_DIR")).unwrap_or_else(|| "target".into());
-            let dir = match get("--target") {
-                Some(t) => format!("{tdir}/{t}/{profile}"),
-                None => format!("{tdir}/{profile}"),
-            };
-            let Some(dir) = resolve(&dir, cwd) else {
-                need_cwd(p);
-                out.paths.push(placeholder("binary"));
-                return out;
-            };
-            let name =
-                get("--bin").or_else(|| cmd_names(ctx, b).into_iter().find_map(|a| a.strip_prefix(&format!("{dir}/")).map(str::to_string)));
-            match name {
-                Some(n) => out.paths.push(format!("{dir}/{n}")),
-                None => {
-                    p.unknown.push("the binary's name comes from Cargo.toml, which was not read (name it with `--bin NAME`)".into());
-                    out.paths.push(format!("{dir}/<name>"));
+                let tdir = get("--target-dir")
+                    .or_else(|| assign("CARGO_TARGET_DIR"))
+                    .or_else(|| assign("CARGO_BUILD_TARGET_DIR"))
+                    .unwrap_or_else(|| "target".into());
+                let dir = match get("--target").or_else(|| assign("CARGO_BUILD_TARGET")) {
+                    Some(t) => format!("{tdir}/{t}/{profile}"),
+                    None => format!("{tdir}/{profile}"),
+                };
+                let Some(dir) = resolve(&dir, cwd) else {
+                    need_cwd(p);
+                    out.paths.push(placeholder("binary"));
+                    return out;
+                };
+                let manifest = match cwd {
+                    _ if !context => None,
+                    Some(_) if workspace => Some(Err("the build names its package with `--manifest-path`/`--package`".to_string())),
+                    Some(c) => Some(cargo_manifest(ctx, b, c, false)),
+                    None => Some(Err("the working directory is unknown".to_string())),
+                };
+                let name = get("--bin")
+                    .or_else(|| cmd_names(ctx, b).into_iter().find_map(|a| a.strip_prefix(&format!("{dir}/")).map(str::to_string)));
+                match (name, &manifest) {
+                    (Some(n), _) => out.paths.push(format!("{dir}/{n}")),
+                    // Every binary Cargo.toml names is built; the CMD says which one runs.
+                    (None, Some(Ok(m))) if !m.names.is_empty() => {
+                        p.unknown.extend(m.uncertain.clone());
+                        out.paths.extend(m.names.iter().map(|n| format!("{dir}/{n}")));
+                    }
+                    (None, Some(Ok(m))) => {
+                        p.unknown.extend(m.uncertain.clone());
+                        p.unknown.push(format!("{}/Cargo.toml names no binary", cwd.unwrap_or_default()));
+                        out.paths.push(format!("{dir}/<name>"));
+                    }
+                    (None, Some(Err(why))) => {
+                        p.unknown.push(format!("the binary's name comes from Cargo.toml: {why} (name it with `--bin NAME`)"));
+                        out.paths.push(format!("{dir}/<name>"));
+                    }
+                    (None, None) => {
+                        p.unknown.push(not_read.into());
+                        out.paths.push(format!("{dir}/<name>"));
+                    }
                 }
+                lock = manifest.map(|m| m.and_then(|_| cargo_lock(ctx, b, cwd.unwrap_or("/"))));
             }
+            // The -sys crates of Cargo.lock: the libraries the binary may link.
+            out.lock = lock.map(|l| {
+                let sys = l?;
+                let mut unlisted: Vec<String> = Vec::new();
+                for c in sys {
+                    match TABLE.cargo_sys.get(&c) {
+                        Some(lib) if lib.is_empty() => {}
+                        Some(lib) => out.libs.push(lib.clone()),
+                        None => unlisted.push(format!("`{c}`")),
+                    }
+                }
+                if !unlisted.is_empty() {
+                    let more = if unlisted.len() > 3 { format!(" and {} more", unlisted.len() - 3) } else { String::new() };
+                    unlisted.truncate(3);
+                    p.unknown.push(format!(
+                        "Cargo.lock has {}{more}, which may link a native library with no runtime package in the table",
+                        unlisted.join(", ")
+                    ));
+                }
+                Ok(())
+            });
         }
         Kind::Cc => {
             const VALUED: &[&str] = &["-o", "-I", "-L", "-D", "-U", "-include", "-x", "-MF", "-MT", "-isystem", "-Xlinker"];
@@ -827,13 +1042,27 @@ fn artifact(ctx: &Context, b: &Build, env: &BTreeMap<String, String>, p: &mut Pl
             }
         }
         _ => {
-            // Outputs named by build files slimfile does not read.
+            // Outputs named by build files slimfile does not read (pom.xml
+            // it reads, to name the jar; Maven stays a suggestion).
             let from_cmd = cmd_names(ctx, b).into_iter().next();
-            p.unknown.push(format!("{}: {}", b.toolchain.name, b.toolchain.artifact));
+            let jar = (b.toolchain.kind == Kind::Maven && ctx.build_context.is_some()).then(|| maven_jar(ctx, b, &lit));
+            match &jar {
+                Some(Ok(j)) => {
+                    p.unknown.push(format!("{}: pom.xml names the jar {j}", b.toolchain.name));
+                    if let Some(c) = from_cmd.as_ref().filter(|c| c.ends_with(".jar") && *c != j) {
+                        p.unknown.push(format!("the CMD/ENTRYPOINT runs {c}, not that jar"));
+                    }
+                }
+                Some(Err(why)) => p.unknown.push(format!("{}: {}, and {why}", b.toolchain.name, b.toolchain.artifact)),
+                None => p.unknown.push(format!("{}: {}", b.toolchain.name, b.toolchain.artifact)),
+            }
             if !b.toolchain.needs.is_empty() {
                 p.unknown.push(format!("the runtime needs {}", b.toolchain.needs.join(", ")));
             }
-            out.paths.push(from_cmd.unwrap_or_else(|| placeholder("artifact")));
+            match jar {
+                Some(Ok(j)) => out.paths.push(j),
+                _ => out.paths.push(from_cmd.unwrap_or_else(|| placeholder("artifact"))),
+            }
         }
     }
     out
@@ -1189,19 +1418,484 @@ fn split_edits(ctx: &Context, p: &Plan, from: &Instruction) -> Vec<Edit> {
     edits
 }
 
-// ---- Build context readers (pure; not wired to the CLI yet) ---------------
+// ---- The build context ------------------------------------------------------
 
-/// The binary names a Cargo.toml builds: its `[[bin]]` names, or the
-/// package name when it has `src/main.rs` (the caller says).
+/// A file of the builder as the build sees it, traced back to the build
+/// context.
+enum Traced {
+    /// Copied from the build context by a COPY slimfile can follow, and not
+    /// touched since: its text.
+    File(String),
+    /// No COPY of the stage before the build puts it there.
+    NotCopied,
+    /// Why it cannot be told.
+    Unknown(String),
+}
+
+/// What the file at the absolute `path` of the builder is when build `b`
+/// runs: the COPYs of the stage before it are read backwards, each mapped
+/// to the build context (`COPY . DIR`, `COPY FILE... DIR/`, `COPY DIR DIR`,
+/// relative destinations under a literal WORKDIR), with `.dockerignore`
+/// honoured. A COPY that cannot be followed and may write `path` makes it
+/// unknown, and so does a RUN after the COPY that names the file or
+/// rewrites it (`cargo update`, `go mod edit`, ...).
+fn trace(ctx: &Context, b: &Build, path: &str) -> Traced {
+    let Some(root) = ctx.build_context.as_deref() else { return Traced::Unknown("there is no build context".into()) };
+    let Some(st) = ctx.stage_of(b.node) else { return Traced::NotCopied };
+    let from = ctx.stages[st].from_node;
+    // BuildKit prefers `NAME.dockerignore` next to the Dockerfile NAME; which
+    // one applies is not known here.
+    if let Some(other) = other_ignore_file(root) {
+        return Traced::Unknown(format!("the build context has {other}, which slimfile does not read"));
+    }
+    let ignore = DockerIgnore::new(&ctx.build_file(".dockerignore").unwrap_or_default());
+    for node in (from + 1..b.node).rev() {
+        let Some(ins) = ctx.instruction(node).filter(|i| i.is("COPY") || i.is("ADD")) else { continue };
+        let lost =
+            || Traced::Unknown(format!("the {} on line {} may write {path} in a way slimfile does not follow", ins.keyword, ins.line));
+        let copy = match read_copy(ctx, ins, from, node, root, &ignore) {
+            Ok(c) => c,
+            Err(Some(dest)) if !covers(&dest, path) => continue,
+            Err(_) => return lost(),
+        };
+        if !covers(&copy.dest, path) {
+            continue;
+        }
+        // Later sources win over earlier ones.
+        for src in copy.sources.iter().rev() {
+            let rel = match entry(root, src) {
+                // A directory's contents go into the destination.
+                Entry::Dir => under(&copy.dest, path).map(|rest| if src.is_empty() { rest } else { format!("{src}/{rest}") }),
+                Entry::File => {
+                    let base = src.rsplit('/').next().unwrap_or(src);
+                    let into = resolve(base, Some(&copy.dest));
+                    let target = if copy.dest_is_dir {
+                        into
+                    } else if copy.dest.rsplit('/').next() == Some(base) {
+                        Some(copy.dest.clone())
+                    } else if path == copy.dest || into.as_deref() == Some(path) {
+                        // A file, or a file in a directory: it depends on the image.
+                        return lost();
+                    } else {
+                        None
+                    };
+                    if target.as_deref() != Some(path) {
+                        continue;
+                    }
+                    if ignore.excludes(src) {
+                        return lost();
+                    }
+                    Some(src.clone())
+                }
+                Entry::Missing => return lost(),
+            };
+            let Some(rel) = rel else { continue };
+            if ignore.excludes(&rel) {
+                continue;
+            }
+            match entry(root, &rel) {
+                // Not in the context: this COPY does not make it.
+                Entry::Missing => continue,
+                Entry::Dir => return lost(),
+                Entry::File => {}
+            }
+            let Some(text) = ctx.build_file(&rel) else {
+                return Traced::Unknown(format!("{rel} in the build context cannot be read"));
+            };
+            if let Some(line) = changed_between(ctx, node, b, path) {
+                return Traced::Unknown(format!("the RUN on line {line} may change {path}"));
+            }
+            return Traced::File(text);
+        }
+    }
+    Traced::NotCopied
+}
+
+/// A COPY from the build context.
+struct CopyOf {
+    /// Paths in the context, normalised (`""`: the whole context).
+    sources: Vec<String>,
+    /// Absolute destination.
+    dest: String,
+    /// The destination is known to be a directory.
+    dest_is_dir: bool,
+}
+
+/// The COPY at `node` when slimfile can follow it; otherwise `Err` with its
+/// destination, when that is known. A wildcard in a source's last path
+/// element is expanded in the build context (at `root`).
+fn read_copy(
+    ctx: &Context,
+    ins: &Instruction,
+    from: usize,
+    node: usize,
+    root: &std::path::Path,
+    ignore: &DockerIgnore,
+) -> Result<CopyOf, Option<String>> {
+    let cwd = cwd_at(ctx, from, node);
+    let words: Vec<String> = match ins.form() {
+        Form::Exec(v) => v,
+        Form::Shell => ins.args.split_whitespace().map(str::to_string).collect(),
+    };
+    let dest_raw = words.last().cloned().unwrap_or_default();
+    let dest = resolve(&dest_raw, cwd.as_deref());
+    let plain = ins.is("COPY")
+        && ins.heredocs.is_empty()
+        && words.len() >= 2
+        && ins.flags.iter().all(|f| matches!(f.name.to_ascii_lowercase().as_str(), "chown" | "chmod" | "link"));
+    let Some(dest) = dest else { return Err(None) };
+    if !plain {
+        return Err(Some(dest));
+    }
+    let mut sources = Vec::new();
+    for w in &words[..words.len() - 1] {
+        if w.contains(['$', '"', '\'', '\\']) || w.split('/').any(|c| c == "..") {
+            return Err(Some(dest));
+        }
+        if w.contains(['*', '?', '[']) {
+            let Some(found) = expand_glob(root, w, ignore) else { return Err(Some(dest)) };
+            sources.extend(found);
+            continue;
+        }
+        let Some(n) = resolve(w, Some("/")) else { return Err(Some(dest)) };
+        sources.push(n.trim_start_matches('/').to_string());
+    }
+    // Directories the stage made with WORKDIR (and every Debian image has).
+    let mut workdirs: Vec<String> = Vec::new();
+    let mut w: Option<String> = None;
+    for n in from + 1..node {
+        if let Some(i) = ctx.instruction(n).filter(|i| i.is("WORKDIR")) {
+            w = resolve(i.args.trim(), w.as_deref());
+            workdirs.extend(w.clone());
+        }
+    }
+    let made = |d: &str| DEFAULT_PATH.contains(&d) || workdirs.iter().any(|w| covers(d, w));
+    let dest_is_dir = dest_raw.ends_with('/')
+        || dest_raw == "."
+        || dest_raw == ".."
+        || dest_raw.ends_with("/.")
+        || dest == "/"
+        || sources.len() > 1
+        || made(&dest);
+    Ok(CopyOf { sources, dest, dest_is_dir })
+}
+
+/// The context entries a COPY source with a wildcard in its last path
+/// element names (`None` when the wildcard is elsewhere, the directory
+/// cannot be listed, or nothing matches: the COPY would fail).
+fn expand_glob(root: &std::path::Path, pattern: &str, ignore: &DockerIgnore) -> Option<Vec<String>> {
+    let pattern = pattern.trim_start_matches("./").trim_start_matches('/');
+    let (dir, last) = pattern.rsplit_once('/').unwrap_or(("", pattern));
+    if dir.contains(['*', '?', '[']) || last.is_empty() {
+        return None;
+    }
+    let matcher =
+        globset::GlobBuilder::new(&last.replace('{', "[{]").replace('}', "[}]")).literal_separator(true).build().ok()?.compile_matcher();
+    let listed = std::fs::canonicalize(root.join(dir)).ok()?;
+    if !listed.starts_with(std::fs::canonicalize(root).ok()?) {
+        return None;
+    }
+    let mut out: Vec<String> = std::fs::read_dir(listed)
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| matcher.is_match(n))
+        .map(|n| if dir.is_empty() { n } else { format!("{dir}/{n}") })
+        .filter(|rel| !ignore.excludes(rel))
+        .collect();
+    out.sort();
+    (!out.is_empty()).then_some(out)
+}
+
+/// A Dockerfile-specific ignore file (`Dockerfile.dockerignore`) at the
+/// root of the build context.
+fn other_ignore_file(root: &std::path::Path) -> Option<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root)
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".dockerignore") && n != ".dockerignore")
+        .collect();
+    names.sort();
+    names.into_iter().next()
+}
+
+/// True when writing `dest` may write `path`.
+fn covers(dest: &str, path: &str) -> bool {
+    dest == "/" || path == dest || path.starts_with(&format!("{dest}/"))
+}
+
+/// `path` relative to the directory `dir`, when strictly under it.
+fn under(dir: &str, path: &str) -> Option<String> {
+    let rest = if dir == "/" { path.strip_prefix('/') } else { path.strip_prefix(dir)?.strip_prefix('/') };
+    rest.filter(|r| !r.is_empty()).map(str::to_string)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    File,
+    Dir,
+    Missing,
+}
+
+/// What `rel` is in the build context at `root`.
+fn entry(root: &std::path::Path, rel: &str) -> Entry {
+    if rel.split('/').any(|c| c == "..") {
+        return Entry::Missing;
+    }
+    match std::fs::metadata(root.join(rel)) {
+        Ok(m) if m.is_dir() => Entry::Dir,
+        Ok(_) => Entry::File,
+        Err(_) => Entry::Missing,
+    }
+}
+
+/// The line of a RUN after node `after`, up to the build command, that may
+/// change `path`: it names the file (other than to `touch` it) or runs a
+/// command that rewrites Cargo or Go manifests.
+fn changed_between(ctx: &Context, after: usize, b: &Build, path: &str) -> Option<usize> {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    for node in after + 1..=b.node {
+        let Some(ins) = ctx.instruction(node).filter(|i| i.is("RUN")) else { continue };
+        let Some(s) = ctx.script(node) else {
+            if ctx.doc.text()[ins.range.clone()].contains(base) {
+                return Some(ins.line);
+            }
+            continue;
+        };
+        let end = if node == b.node { b.cmd.range.start } else { s.src.len() };
+        let mut area = s.src[..end].to_string();
+        for c in s.commands().iter().filter(|c| c.range.end <= end) {
+            let Some(st) = c.effective_start() else { continue };
+            let name = prog(c, st).unwrap_or_default();
+            let sub: Vec<&str> = c.words[st + 1..].iter().filter_map(|w| w.literal.as_deref()).filter(|a| !a.starts_with('-')).collect();
+            let rewrites = match name.as_str() {
+                "cargo" => {
+                    matches!(sub.first(), Some(&("update" | "generate-lockfile" | "add" | "remove" | "rm" | "init" | "new" | "upgrade")))
+                }
+                "go" => matches!(sub.as_slice(), ["get", ..] | ["work", ..] | ["mod", "init" | "edit", ..]),
+                _ => false,
+            };
+            if rewrites {
+                return Some(ins.line);
+            }
+            if name == "touch" {
+                area.replace_range(c.range.clone(), &" ".repeat(c.range.len()));
+            }
+        }
+        if area.contains(base) {
+            return Some(ins.line);
+        }
+    }
+    None
+}
+
+/// The patterns of a `.dockerignore`, as BuildKit reads them: in order, the
+/// last that matches a path or one of its parent directories decides, `!`
+/// re-includes. A pattern that does not compile excludes everything (the
+/// build would fail).
+struct DockerIgnore {
+    patterns: Vec<(globset::GlobMatcher, bool)>,
+    broken: bool,
+}
+
+impl DockerIgnore {
+    fn new(text: &str) -> DockerIgnore {
+        let mut out = DockerIgnore { patterns: Vec::new(), broken: false };
+        for line in text.lines() {
+            let l = line.trim();
+            if l.is_empty() || l.starts_with('#') {
+                continue;
+            }
+            let (keep, pat) = match l.strip_prefix('!') {
+                Some(p) => (true, p.trim()),
+                None => (false, l),
+            };
+            // filepath.Clean, then no leading slash.
+            let mut parts: Vec<&str> = Vec::new();
+            for seg in pat.split('/') {
+                match seg {
+                    "" | "." => {}
+                    ".." if parts.last().is_some_and(|p| *p != "..") => {
+                        parts.pop();
+                    }
+                    s => parts.push(s),
+                }
+            }
+            if parts.is_empty() {
+                continue;
+            }
+            // Braces are literal in Go's filepath.Match.
+            let pat = parts.join("/").replace('{', "[{]").replace('}', "[}]");
+            match globset::GlobBuilder::new(&pat).literal_separator(true).build() {
+                Ok(g) => out.patterns.push((g.compile_matcher(), keep)),
+                Err(_) => out.broken = true,
+            }
+        }
+        out
+    }
+
+    fn excludes(&self, rel: &str) -> bool {
+        if self.broken {
+            return true;
+        }
+        let parts: Vec<&str> = rel.split('/').collect();
+        let mut excluded = false;
+        for (g, keep) in &self.patterns {
+            if (1..=parts.len()).any(|i| g.is_match(parts[..i].join("/"))) {
+                excluded = !keep;
+            }
+        }
+        excluded
+    }
+}
+
+/// What a crate's Cargo.toml in the build context says.
+struct Manifest {
+    /// The binaries it builds (see [`cargo_bin_names`]).
+    names: Vec<String>,
+    /// Why the package's own binary (src/main.rs) may be missing from `names`.
+    uncertain: Option<String>,
+}
+
+/// Reads the Cargo.toml of the crate at `dir` (absolute, in the builder),
+/// with the checks that make its binaries' path follow: no workspace in it
+/// or above it, no `.cargo/config.toml` moving the target directory
+/// (`cargo build`) or the install root (`cargo install`).
+fn cargo_manifest(ctx: &Context, b: &Build, dir: &str, install: bool) -> Result<Manifest, String> {
+    let at = |d: &str, rel: &str| resolve(rel, Some(d)).unwrap_or_default();
+    let path = at(dir, "Cargo.toml");
+    let text = match trace(ctx, b, &path) {
+        Traced::File(t) => t,
+        Traced::NotCopied => return Err(format!("{path} is not copied from the build context")),
+        Traced::Unknown(why) => return Err(why),
+    };
+    let Ok(v) = text.parse::<toml::Table>() else { return Err(format!("{path} does not parse")) };
+    if v.contains_key("workspace") {
+        return Err(format!("{path} is a workspace, whose members slimfile does not read"));
+    }
+    let Some(pkg) = v.get("package").and_then(|p| p.as_table()) else { return Err(format!("{path} has no [package]")) };
+    if pkg.contains_key("workspace") {
+        return Err(format!("{path} belongs to a workspace"));
+    }
+    // A workspace above the crate owns its target directory and Cargo.lock.
+    let mut d = dir.to_string();
+    while d != "/" {
+        d = match d.rsplit_once('/') {
+            Some(("", _)) | None => "/".to_string(),
+            Some((parent, _)) => parent.to_string(),
+        };
+        let up = at(&d, "Cargo.toml");
+        if let Traced::File(t) = trace(ctx, b, &up) {
+            if t.parse::<toml::Table>().map_or(true, |t| t.contains_key("workspace")) {
+                return Err(format!("{path} may belong to the workspace of {up}"));
+            }
+        }
+    }
+    // Cargo configuration from the working directory up.
+    let mut d = b.cwd.clone().ok_or("the working directory is unknown")?;
+    loop {
+        for name in [".cargo/config.toml", ".cargo/config"] {
+            let cfg = at(&d, name);
+            match trace(ctx, b, &cfg) {
+                Traced::File(t) => {
+                    let Ok(c) = t.parse::<toml::Table>() else { return Err(format!("{cfg} does not parse")) };
+                    let set = |table: &str, key: &str| c.get(table).and_then(|t| t.get(key)).is_some();
+                    let moves = if install { set("install", "root") } else { set("build", "target-dir") || set("build", "target") };
+                    if moves {
+                        return Err(format!("{cfg} moves where the binary lands"));
+                    }
+                }
+                Traced::Unknown(why) => return Err(why),
+                Traced::NotCopied => {}
+            }
+        }
+        if d == "/" {
+            break;
+        }
+        d = match d.rsplit_once('/') {
+            Some(("", _)) | None => "/".to_string(),
+            Some((parent, _)) => parent.to_string(),
+        };
+    }
+    let main = at(dir, "src/main.rs");
+    let (has_main, uncertain) = match trace(ctx, b, &main) {
+        Traced::File(_) => (true, None),
+        Traced::NotCopied => (false, None),
+        Traced::Unknown(why) => (false, Some(why)),
+    };
+    let names = cargo_bin_names(&text, has_main);
+    let uncertain = uncertain
+        .filter(|_| cargo_bin_names(&text, true) != names)
+        .map(|why| format!("whether {main} makes the package's own binary is unknown: {why}"));
+    Ok(Manifest { names, uncertain })
+}
+
+/// The `-sys` crates of the Cargo.lock next to the crate at `dir`.
+fn cargo_lock(ctx: &Context, b: &Build, dir: &str) -> Result<Vec<String>, String> {
+    let path = resolve("Cargo.lock", Some(dir)).unwrap_or_default();
+    match trace(ctx, b, &path) {
+        Traced::File(t) => match t.parse::<toml::Table>() {
+            Ok(v) if v.get("package").is_some_and(|p| p.is_array()) => Ok(cargo_lock_sys_crates(&t)),
+            _ => Err(format!("{path} cannot be read as a lock file")),
+        },
+        Traced::NotCopied => Err(format!("{path} is not copied from the build context")),
+        Traced::Unknown(why) => Err(why),
+    }
+}
+
+/// The binary `go build` makes of the package in `dir`, from go.mod there.
+fn go_module_name(ctx: &Context, b: &Build, dir: &str) -> Result<String, String> {
+    let path = resolve("go.mod", Some(dir)).unwrap_or_default();
+    match trace(ctx, b, &path) {
+        Traced::File(t) => go_module_binary_name(&t).ok_or_else(|| format!("{path} has no module line")),
+        Traced::NotCopied => Err(format!("{path} is not copied from the build context")),
+        Traced::Unknown(why) => Err(why),
+    }
+}
+
+/// The jar a Maven build in the working directory writes, from pom.xml.
+fn maven_jar(ctx: &Context, b: &Build, args: &[Option<&str>]) -> Result<String, String> {
+    let elsewhere =
+        |a: &str| matches!(a, "-f" | "--file" | "-pl" | "--projects") || a.starts_with("--file=") || a.starts_with("--projects=");
+    if args.iter().any(|a| a.is_none_or(elsewhere)) {
+        return Err("the build names another pom.xml or module, or has arguments that are not literal".into());
+    }
+    let cwd = b.cwd.as_deref().ok_or("the working directory is unknown")?;
+    let path = resolve("pom.xml", Some(cwd)).unwrap_or_default();
+    let text = match trace(ctx, b, &path) {
+        Traced::File(t) => t,
+        Traced::NotCopied => return Err(format!("{path} is not copied from the build context")),
+        Traced::Unknown(why) => return Err(why),
+    };
+    let name = pom_jar_name(&text).map_err(|why| format!("{path}: {why}"))?;
+    resolve(&format!("target/{name}"), Some(cwd)).ok_or_else(|| format!("{path} names the jar `{name}`, which is not a plain file name"))
+}
+
+// ---- Build context readers (pure) -------------------------------------------
+
+/// The binary names a Cargo.toml builds: its `[[bin]]` names (those with
+/// `required-features` left out: they are built only with those features),
+/// and the package name when it has `src/main.rs` (the caller says), unless
+/// `autobins = false` or a `[[bin]]` takes `src/main.rs` under another name.
 pub fn cargo_bin_names(cargo_toml: &str, has_main_rs: bool) -> Vec<String> {
     let Ok(v) = cargo_toml.parse::<toml::Table>() else { return Vec::new() };
-    let mut out: Vec<String> = v
-        .get("bin")
-        .and_then(|b| b.as_array())
-        .map(|a| a.iter().filter_map(|b| b.get("name")?.as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
-    if has_main_rs {
-        if let Some(n) = v.get("package").and_then(|p| p.get("name")).and_then(|n| n.as_str()) {
+    let bins: Vec<toml::Value> = v.get("bin").and_then(|b| b.as_array()).cloned().unwrap_or_default();
+    let mut out: Vec<String> = Vec::new();
+    let mut main_taken = false;
+    for b in &bins {
+        if b.get("path").and_then(|p| p.as_str()).is_some_and(|p| p.trim_start_matches("./") == "src/main.rs") {
+            main_taken = true;
+        }
+        if b.get("required-features").is_some() {
+            continue;
+        }
+        if let Some(n) = b.get("name").and_then(|n| n.as_str()) {
+            out.push(n.to_string());
+        }
+    }
+    let pkg = v.get("package");
+    let autobins = pkg.and_then(|p| p.get("autobins")).and_then(|a| a.as_bool()) != Some(false);
+    if has_main_rs && autobins && !main_taken {
+        if let Some(n) = pkg.and_then(|p| p.get("name")).and_then(|n| n.as_str()) {
             if !out.iter().any(|o| o == n) {
                 out.push(n.to_string());
             }
@@ -1222,13 +1916,91 @@ pub fn cargo_lock_sys_crates(cargo_lock: &str) -> Vec<String> {
 /// The binary `go build` names after a module at its root: the last
 /// element of go.mod's module path (a `/vN` major suffix skipped).
 pub fn go_module_binary_name(go_mod: &str) -> Option<String> {
-    let line = go_mod.lines().find_map(|l| l.trim().strip_prefix("module "))?;
-    let path = line.trim().trim_matches('"');
+    let line = go_mod.lines().find_map(|l| l.trim().strip_prefix("module").filter(|r| r.starts_with([' ', '\t'])))?;
+    let path = line.split("//").next()?.trim().trim_matches(['"', '`']);
     let mut parts: Vec<&str> = path.split('/').collect();
     if parts.len() > 1 && parts.last().is_some_and(|l| l.len() > 1 && l.starts_with('v') && l[1..].chars().all(|c| c.is_ascii_digit())) {
         parts.pop();
     }
     parts.last().filter(|s| !s.is_empty()).map(|s| s.to_string())
+}
+
+/// The jar `mvn package` writes under `target/`, from a pom.xml:
+/// `<build><finalName>` (with `${project.artifactId}` and
+/// `${project.version}` resolved), or `ARTIFACTID-VERSION` (the version
+/// may come from `<parent>`), plus `.jar`. `Err` says why it cannot be
+/// told: another packaging, modules, a classifier, a profile that sets the
+/// name, an unresolved property, or XML this small reader does not follow.
+pub fn pom_jar_name(pom: &str) -> Result<String, String> {
+    const KEEP: &[&str] =
+        &["project/artifactId", "project/version", "project/packaging", "project/parent/version", "project/build/finalName"];
+    let mut stack: Vec<String> = Vec::new();
+    let mut values: BTreeMap<String, String> = BTreeMap::new();
+    let mut rest = pom;
+    let mut text = |stack: &[String], t: &str| {
+        let key = stack.join("/");
+        if KEEP.contains(&key.as_str()) {
+            values.entry(key).or_default().push_str(t);
+        }
+    };
+    while let Some(i) = rest.find('<') {
+        text(&stack, &rest[..i]);
+        rest = &rest[i..];
+        if let Some(r) = rest.strip_prefix("<!--") {
+            rest = &r[r.find("-->").ok_or("an unterminated comment")? + 3..];
+            continue;
+        }
+        if let Some(r) = rest.strip_prefix("<![CDATA[") {
+            let end = r.find("]]>").ok_or("an unterminated CDATA section")?;
+            text(&stack, &r[..end]);
+            rest = &r[end + 3..];
+            continue;
+        }
+        let end = rest.find('>').ok_or("an unterminated tag")?;
+        let tag = &rest[1..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with(['?', '!']) {
+            continue;
+        }
+        if let Some(name) = tag.strip_prefix('/') {
+            if stack.pop().as_deref() != Some(name.trim()) {
+                return Err("it is not well-formed XML".into());
+            }
+            continue;
+        }
+        let name = tag.trim_end_matches('/').split_whitespace().next().unwrap_or("").to_string();
+        let path = format!("{}/{name}", stack.join("/"));
+        if path == "project/modules/module" {
+            return Err("it lists modules".into());
+        }
+        if path.starts_with("project/profiles/") && path.ends_with("/build/finalName") {
+            return Err("a profile sets finalName".into());
+        }
+        if path.starts_with("project/build/") && path.ends_with("/classifier") {
+            return Err("a plugin sets a classifier".into());
+        }
+        if !tag.ends_with('/') {
+            stack.push(name);
+        }
+    }
+    if !stack.is_empty() {
+        return Err("it is not well-formed XML".into());
+    }
+    let get = |k: &str| values.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let packaging = get("project/packaging").unwrap_or_else(|| "jar".into());
+    if packaging != "jar" {
+        return Err(format!("its packaging is `{packaging}`"));
+    }
+    let artifact = get("project/artifactId").ok_or("it has no artifactId")?;
+    let version = get("project/version").or_else(|| get("project/parent/version")).ok_or("it has no version")?;
+    let name = match get("project/build/finalName") {
+        Some(f) => f.replace("${project.artifactId}", &artifact).replace("${project.version}", &version),
+        None => format!("{artifact}-{version}"),
+    };
+    if name.contains(['$', '&', '/', '\\']) || artifact.contains('$') || version.contains('$') {
+        return Err(format!("the jar name `{name}` uses a property or entity slimfile does not resolve"));
+    }
+    Ok(format!("{name}.jar"))
 }
 
 #[cfg(test)]
@@ -1247,6 +2019,9 @@ mod tests {
         }
         for lib in TABLE.dev_packages.values() {
             assert!(TABLE.lib.contains_key(lib), "dev package for unknown lib {lib}");
+        }
+        for (c, lib) in &TABLE.cargo_sys {
+            assert!(c.ends_with("-sys") && (lib.is_empty() || TABLE.lib.contains_key(lib)), "cargo_sys {c}: unknown lib {lib}");
         }
         for t in TABLE.toolchain.iter() {
             assert!(t.level != Level::Safe && t.expect != Level::Safe, "{}: SF004 is never safe", t.name);
@@ -1272,6 +2047,51 @@ mod tests {
         assert_eq!(go_module_binary_name("module example.com/hello\n\ngo 1.22\n").as_deref(), Some("hello"));
         assert_eq!(go_module_binary_name("module github.com/a/tool/v2\n").as_deref(), Some("tool"));
         assert_eq!(go_module_binary_name("go 1.22\n"), None);
+        assert_eq!(go_module_binary_name("module\texample.com/srv // the server\n").as_deref(), Some("srv"));
+        assert_eq!(go_module_binary_name("modules x\n"), None);
+        // [[bin]] taking src/main.rs, autobins = false, required-features.
+        let t = "[package]\nname = \"pkg\"\n[[bin]]\nname = \"api\"\npath = \"src/main.rs\"\n";
+        assert_eq!(cargo_bin_names(t, true), vec!["api"]);
+        assert_eq!(cargo_bin_names("[package]\nname = \"pkg\"\nautobins = false\n", true), Vec::<String>::new());
+        let t = "[package]\nname = \"pkg\"\n[[bin]]\nname = \"extra\"\nrequired-features = [\"x\"]\n";
+        assert_eq!(cargo_bin_names(t, true), vec!["pkg"]);
+        assert_eq!(cargo_bin_names("not toml [", true), Vec::<String>::new());
+    }
+
+    #[test]
+    fn pom_reader() {
+        let pom =
+            |body: &str| format!("<?xml version=\"1.0\"?>\n<project xmlns=\"http://maven.apache.org/POM/4.0.0\">\n{body}\n</project>\n");
+        let base = "<modelVersion>4.0.0</modelVersion><groupId>g</groupId><artifactId>demo</artifactId><version>1.2.0</version>";
+        assert_eq!(pom_jar_name(&pom(base)).as_deref(), Ok("demo-1.2.0.jar"));
+        // Dependencies' artifactId and version are not the project's.
+        let deps = "<parent><groupId>p</groupId><artifactId>parent</artifactId><version>3.0</version></parent>\n<!-- <artifactId>x</artifactId> -->\n<artifactId>app</artifactId>\n<dependencies><dependency><artifactId>lib</artifactId><version>9</version></dependency></dependencies>";
+        assert_eq!(pom_jar_name(&pom(deps)).as_deref(), Ok("app-3.0.jar"));
+        let fin = format!("{base}<build><finalName>${{project.artifactId}}-app</finalName></build>");
+        assert_eq!(pom_jar_name(&pom(&fin)).as_deref(), Ok("demo-app.jar"));
+        assert!(pom_jar_name(&pom(&format!("{base}<packaging>war</packaging>"))).unwrap_err().contains("war"));
+        assert!(pom_jar_name(&pom(&format!("{base}<modules><module>a</module></modules>"))).is_err());
+        assert!(pom_jar_name(&pom("<artifactId>x</artifactId><version>${revision}</version>")).is_err());
+        let classifier = format!(
+            "{base}<build><plugins><plugin><configuration><classifier>exec</classifier></configuration></plugin></plugins></build>"
+        );
+        assert!(pom_jar_name(&pom(&classifier)).is_err());
+        assert!(pom_jar_name("<project><artifactId>x</artifactId>").is_err());
+    }
+
+    #[test]
+    fn dockerignore_rules() {
+        let d = DockerIgnore::new("# comment\n*.md\n/target\n**/*.lock\n!keep/Cargo.lock\nsecret/\n");
+        assert!(d.excludes("README.md"));
+        assert!(!d.excludes("docs/README.md"));
+        assert!(d.excludes("target/release/x"));
+        assert!(d.excludes("Cargo.lock"));
+        assert!(!d.excludes("keep/Cargo.lock"));
+        assert!(d.excludes("secret/key"));
+        assert!(!d.excludes("Cargo.toml"));
+        assert!(DockerIgnore::new("*\n!Cargo.toml\n").excludes("src/main.rs"));
+        assert!(!DockerIgnore::new("*\n!Cargo.toml\n").excludes("Cargo.toml"));
+        assert!(!DockerIgnore::new("").excludes("a"));
     }
 
     #[test]
