@@ -16,7 +16,10 @@ fn main() {
         }
     }
     let start = std::time::Instant::now();
-    let opts = slimfile::Options::default();
+    // SELECT=SF001,SF002 times only those transforms.
+    let select: Option<Vec<&'static str>> =
+        std::env::var("SELECT").ok().map(|v| v.split(',').filter_map(|k| slimfile::transforms::find(k.trim()).map(|t| t.code())).collect());
+    let opts = slimfile::Options { select, ..slimfile::Options::default() };
     let mut changed = 0;
     for _ in 0..n {
         changed = files.iter().filter_map(|t| slimfile::fix(t, &opts).ok()).filter(|o| o.applied > 0).count();

@@ -157,7 +157,7 @@ pub fn fix(text: &str, opts: &Options) -> Result<Outcome, Error> {
     let doc = Document::parse(text).map_err(Error::Parse)?;
     let cache: Rc<ScriptCache> = Rc::default();
     let findings = check_with(&doc, opts, cache.clone());
-    let broken_before = broken_shell_bodies(&doc, &cache);
+    let mut bodies_before = shell_bodies(&doc, &cache);
     let mut current = text.to_string();
     let mut round_findings = findings.clone();
     let mut applied = 0;
@@ -174,11 +174,21 @@ pub fn fix(text: &str, opts: &Options) -> Result<Outcome, Error> {
             let codes: Vec<&str> = round_findings.iter().filter(|f| f.fix.is_some()).map(|f| f.code).collect();
             Error::Internal(format!("the fixed text no longer parses ({e}); fixes from {}", codes.join(", ")))
         })?;
-        // Every RUN body that was valid shell must still be.
-        if broken_shell_bodies(&doc, &cache) > broken_before {
+        // Every RUN body a fix wrote (one not there before) must parse as
+        // shell: transforms only edit bodies that did.
+        let bodies = shell_bodies(&doc, &cache);
+        let ctx = Context::with_cache(&doc, cache.clone());
+        if let Some((_, ins)) =
+            doc.instructions().find(|(n, i)| bodies.contains(&i.args) && !bodies_before.contains(&i.args) && ctx.script(*n).is_none())
+        {
             let codes: Vec<&str> = round_findings.iter().filter(|f| f.fix.is_some()).map(|f| f.code).collect();
-            return Err(Error::Internal(format!("a fixed RUN body no longer parses as shell; fixes from {}", codes.join(", "))));
+            return Err(Error::Internal(format!(
+                "the RUN a fix wrote on line {} does not parse as shell; fixes from {}",
+                ins.line,
+                codes.join(", ")
+            )));
         }
+        bodies_before = bodies;
         applied += n;
         current = next;
         round_findings = check_with(&doc, opts, cache.clone());
@@ -186,8 +196,8 @@ pub fn fix(text: &str, opts: &Options) -> Result<Outcome, Error> {
     Ok(Outcome { output: current, findings, applied })
 }
 
-/// How many shell-form RUN bodies run by a POSIX shell do not parse.
-fn broken_shell_bodies(doc: &Document, cache: &Rc<ScriptCache>) -> usize {
+/// The texts of the shell-form RUN bodies a POSIX shell runs (not parsed).
+fn shell_bodies(doc: &Document, cache: &Rc<ScriptCache>) -> std::collections::HashSet<String> {
     let ctx = Context::with_cache(doc, cache.clone());
     doc.instructions()
         .filter(|(n, i)| {
@@ -195,9 +205,9 @@ fn broken_shell_bodies(doc: &Document, cache: &Rc<ScriptCache>) -> usize {
                 && i.heredocs.is_empty()
                 && i.form() == crate::syntax::Form::Shell
                 && matches!(ctx.shell(*n), crate::context::ShellKind::Posix { .. })
-                && ctx.script(*n).is_none()
         })
-        .count()
+        .map(|(_, i)| i.args.clone())
+        .collect()
 }
 
 /// Splices the non-overlapping edits of `fixes` into `text` at once. A fix

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod diff;
+pub mod explain;
 pub mod fix;
 pub mod report;
 pub mod shell;

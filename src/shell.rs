@@ -12,6 +12,8 @@ use tree_sitter::{Node, Parser, Tree};
 pub struct Script {
     pub src: String,
     tree: Tree,
+    /// The simple commands, collected once.
+    commands: std::cell::OnceCell<Vec<Command>>,
 }
 
 /// One word of a simple command.
@@ -138,7 +140,7 @@ impl Script {
         if tree.root_node().has_error() || too_deep(&tree) {
             return None;
         }
-        Some(Script { src: src.to_string(), tree })
+        Some(Script { src: src.to_string(), tree, commands: std::cell::OnceCell::new() })
     }
 
     fn text(&self, n: Node) -> &str {
@@ -147,9 +149,16 @@ impl Script {
 
     /// Every simple command, in source order.
     pub fn commands(&self) -> Vec<Command> {
-        let mut out = Vec::new();
-        self.collect(self.tree.root_node(), false, false, &mut out);
-        out
+        self.command_list().to_vec()
+    }
+
+    /// [`Script::commands`] without the copy: collected once per body.
+    pub fn command_list(&self) -> &[Command] {
+        self.commands.get_or_init(|| {
+            let mut out = Vec::new();
+            self.collect(self.tree.root_node(), false, false, &mut out);
+            out
+        })
     }
 
     fn collect(&self, n: Node, sub: bool, cond: bool, out: &mut Vec<Command>) {

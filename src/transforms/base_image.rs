@@ -1048,7 +1048,7 @@ fn pip_builds_nothing(args: &[Option<String>]) -> bool {
 /// The programs a parsed shell body runs; `Err(line)` for a computed name.
 fn invocations(script: &crate::shell::Script, line: usize) -> Vec<Result<Invocation, usize>> {
     let mut out = Vec::new();
-    for c in script.commands() {
+    for c in script.command_list() {
         let Some(i) = c.effective_start() else {
             // A wrapper (`env`, `sudo`) with nothing after it is harmless;
             // a computed first word is not.

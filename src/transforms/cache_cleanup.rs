@@ -170,7 +170,7 @@ impl Transform for CacheCleanup {
                 continue;
             }
             let Some(script) = ctx.script(node) else { continue };
-            let calls: Vec<Call> = script.commands().iter().filter_map(Call::new).collect();
+            let calls: Vec<Call> = script.command_list().iter().filter_map(Call::new).collect();
             if calls.is_empty() {
                 continue;
             }
@@ -364,7 +364,7 @@ impl CacheCleanup {
         let end = ctx.stages[stage].end_node;
         !(node + 1..end).any(|n| {
             ctx.instruction(n).is_some_and(|i| i.is("RUN"))
-                && ctx.script(n).is_none_or(|s| s.commands().iter().filter_map(Call::new).any(|c| recipe.commands.contains(&c.name)))
+                && ctx.script(n).is_none_or(|s| s.command_list().iter().filter_map(Call::new).any(|c| recipe.commands.contains(&c.name)))
         })
     }
 
@@ -490,7 +490,7 @@ impl CacheCleanup {
     /// it, runs one of `commands` (or cannot be read).
     fn later_runs_use(&self, ctx: &Context, node: usize, commands: &[String]) -> bool {
         later_runs(ctx, node).into_iter().any(|n| match ctx.script(n) {
-            Some(s) => s.commands().iter().filter_map(Call::new).any(|c| commands.contains(&c.name)),
+            Some(s) => s.command_list().iter().filter_map(Call::new).any(|c| commands.contains(&c.name)),
             None => ctx.instruction(n).is_some_and(|i| commands.iter().any(|c| ctx.doc.text()[i.range.clone()].contains(c.as_str()))),
         })
     }
@@ -510,7 +510,7 @@ impl CacheCleanup {
                 }
                 continue;
             };
-            let calls: Vec<Call> = script.commands().iter().filter_map(Call::new).collect();
+            let calls: Vec<Call> = script.command_list().iter().filter_map(Call::new).collect();
             let mut updated = false;
             for c in &calls {
                 match c.subcommand(apt) {

@@ -274,7 +274,7 @@ impl<'a> Member<'a> {
         flags.sort();
         let removes_workdir = workdir(ctx, node).filter(|wd| {
             script.is_some_and(|s| {
-                s.commands().iter().any(|c| {
+                s.command_list().iter().any(|c| {
                     c.name() == Some("rm")
                         && c.words[1..].iter().filter_map(|w| w.literal.as_deref()).any(|a| {
                             let a = a.trim_end_matches('/');

@@ -7,6 +7,8 @@ use crate::fix::Finding;
 
 pub mod base_image;
 pub mod cache_cleanup;
+pub mod dockerignore;
+pub mod layer_waste;
 pub mod merge_runs;
 pub mod multi_stage;
 
@@ -25,8 +27,14 @@ pub trait Transform: Sync {
     fn check(&self, ctx: &Context) -> Vec<Finding>;
 }
 
-pub static TRANSFORMS: &[&dyn Transform] =
-    &[&merge_runs::MergeRuns, &cache_cleanup::CacheCleanup, &base_image::BaseImage, &multi_stage::MultiStage];
+pub static TRANSFORMS: &[&dyn Transform] = &[
+    &merge_runs::MergeRuns,
+    &cache_cleanup::CacheCleanup,
+    &base_image::BaseImage,
+    &multi_stage::MultiStage,
+    &layer_waste::LayerWaste,
+    &dockerignore::Dockerignore,
+];
 
 /// Looks a transform up by code or name (case-insensitive).
 pub fn find(key: &str) -> Option<&'static dyn Transform> {

@@ -351,9 +351,9 @@ fn plan(ctx: &Context) -> Option<Plan> {
                     continue;
                 };
                 let mut run_cwd = cwd.clone();
-                for cmd in script.commands() {
+                for cmd in script.command_list() {
                     let Some(start) = cmd.effective_start() else { continue };
-                    let Some(name) = prog(&cmd, start) else { continue };
+                    let Some(name) = prog(cmd, start) else { continue };
                     let args = &cmd.words[start + 1..];
                     if name == "cd" && !cmd.in_subshell {
                         run_cwd = if cmd.conditional {
@@ -532,7 +532,7 @@ fn plan(ctx: &Context) -> Option<Plan> {
     let mut moved: BTreeMap<String, String> = BTreeMap::new();
     // Commands after the build in its own RUN: copies of the artifact, or work the runtime would miss.
     if let Some(s) = ctx.script(build.node) {
-        for c in s.commands().iter().filter(|c| c.range.start >= build.cmd.range.end) {
+        for c in s.command_list().iter().filter(|c| c.range.start >= build.cmd.range.end) {
             after_build(c, &mut artifacts, build.cwd.clone(), build.ins.line, &mut p.unknown);
         }
     }
@@ -616,8 +616,8 @@ fn plan(ctx: &Context) -> Option<Plan> {
             }
             "RUN" if after => match ctx.script(node) {
                 Some(s) => {
-                    for c in s.commands() {
-                        after_build(&c, &mut artifacts, cwd_at(ctx, stage.from_node, node), ins.line, &mut p.unknown);
+                    for c in s.command_list() {
+                        after_build(c, &mut artifacts, cwd_at(ctx, stage.from_node, node), ins.line, &mut p.unknown);
                     }
                 }
                 None => p.unknown.push(format!("the RUN on line {} after the build cannot be read", ins.line)),
@@ -729,7 +729,7 @@ fn artifact(ctx: &Context, b: &Build, env: &BTreeMap<String, String>, p: &mut Pl
             .or_else(|| env.get(name).cloned())
             .or_else(|| {
                 ctx.script(b.node).and_then(|s| {
-                    s.commands().iter().filter(|c| c.range.start < b.cmd.range.start && !c.in_subshell).find_map(|c| {
+                    s.command_list().iter().filter(|c| c.range.start < b.cmd.range.start && !c.in_subshell).find_map(|c| {
                         (c.name() == Some("export"))
                             .then(|| {
                                 c.words[1..]
@@ -1086,7 +1086,7 @@ fn cmd_names(ctx: &Context, b: &Build) -> Vec<String> {
         } else if ins.is("RUN") && node >= b.node {
             // `cp target/release/NAME DEST` names it too.
             if let Some(s) = ctx.script(node) {
-                for c in s.commands() {
+                for c in s.command_list() {
                     if matches!(c.name(), Some("cp" | "mv" | "install")) {
                         let cwd = if node == b.node { b.cwd.clone() } else { cwd_at(ctx, stage.from_node, node) };
                         for w in c.words[1..].iter().filter_map(|w| w.literal.as_deref()).filter(|w| !w.starts_with('-')) {
@@ -1663,7 +1663,7 @@ fn changed_between(ctx: &Context, after: usize, b: &Build, path: &str) -> Option
         };
         let end = if node == b.node { b.cmd.range.start } else { s.src.len() };
         let mut area = s.src[..end].to_string();
-        for c in s.commands().iter().filter(|c| c.range.end <= end) {
+        for c in s.command_list().iter().filter(|c| c.range.end <= end) {
             let Some(st) = c.effective_start() else { continue };
             let name = prog(c, st).unwrap_or_default();
             let sub: Vec<&str> = c.words[st + 1..].iter().filter_map(|w| w.literal.as_deref()).filter(|a| !a.starts_with('-')).collect();
