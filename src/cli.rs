@@ -35,6 +35,16 @@ enum Command {
     },
     /// Show the documentation of one transform (code or name)
     Rule { rule: String },
+    /// A per-stage view of the layers a Dockerfile makes, their estimated sizes and the waste in them
+    Explain {
+        /// The Dockerfile
+        path: PathBuf,
+        /// The build context (default: the Dockerfile's directory)
+        #[arg(long, value_name = "DIR")]
+        context: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+        format: RulesFormat,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -138,6 +148,7 @@ pub fn main() -> i32 {
         Command::Fix(args) => run(&args.common, Some(&args), &mut out),
         Command::Check(args) => run(&args, None, &mut out),
         Command::Rules { format } => list_rules(format, &mut out),
+        Command::Explain { path, context, format } => explain(&path, context, format, &mut out),
         Command::Rule { rule } => match transforms::find(&rule) {
             Some(t) => {
                 out.print(t.docs());
@@ -506,12 +517,35 @@ fn process(
         r.text = Some(text);
         return Some(r);
     }
+    let ignore_file = file.as_ref().and_then(|_| dockerignore_change(&outcome.output, &r.opts));
+    if ignore_file.is_some() {
+        r.changed = true;
+        r.applied += 1;
+    }
     if dry_run {
-        r.diff = Some(match &file {
+        let mut d = match &file {
             Some(p) => diff::unified_bytes(&header_path(p, &r.label), &text, &outcome.output),
             None => diff::unified("stdin", &text, &outcome.output),
-        });
+        };
+        if let Some((p, old, new)) = &ignore_file {
+            let header = header_path(p, &display_path(p));
+            d.push_str(&match old {
+                Some(old) => diff::unified_bytes(&header, old, new),
+                None => diff::new_file(&header, new),
+            });
+        }
+        r.diff = Some(d);
     } else if in_place {
+        if let Some((p, old, new)) = &ignore_file {
+            let result = match old {
+                Some(old) => write::write_atomic(p, old.as_bytes(), new.as_bytes()),
+                None => write::create_new(p, new.as_bytes()),
+            };
+            match result {
+                Ok(()) => r.notes.push(format!("{}: wrote the .dockerignore SF006 proposes", display_path(p))),
+                Err(m) => r.errors.push(m),
+            }
+        }
         match &file {
             Some(p) if r.changed => {
                 if let Err(m) = write::write_atomic(p, &bytes, outcome.output.as_bytes()) {
@@ -547,6 +581,49 @@ fn progress_bar(files: usize) -> indicatif::ProgressBar {
         pb.set_style(style);
     }
     pb
+}
+
+fn explain(path: &Path, context: Option<PathBuf>, format: RulesFormat, out: &mut Out) -> i32 {
+    let label = display_path(path);
+    let text = match write::read_text(path) {
+        Ok((_, t)) => t,
+        Err(m) => {
+            eprintln!("error: {m}");
+            return ERROR;
+        }
+    };
+    let doc = match crate::Document::parse(&text) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {label}:{}: {}", e.line, e.message);
+            return ERROR;
+        }
+    };
+    let context = context.or_else(|| path.parent().map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() }));
+    let e = crate::explain::explain(&doc, context.as_deref());
+    out.print(&match format {
+        RulesFormat::Text => crate::explain::render_text(&e),
+        RulesFormat::Json => crate::explain::render_json(&e),
+    });
+    OK
+}
+
+/// SF006 with `--unsafe-fixes`: the `.dockerignore` to write for the fixed
+/// Dockerfile, as (path, old content, new content).
+fn dockerignore_change(output: &str, opts: &Options) -> Option<(PathBuf, Option<String>, String)> {
+    if !opts.unsafe_fixes || !opts.select.as_ref().is_none_or(|s| s.contains(&"SF006")) {
+        return None;
+    }
+    let doc = crate::Document::parse(output).ok()?;
+    let mut ctx = crate::context::Context::new(&doc);
+    ctx.build_context = opts.context.clone();
+    ctx.honour_ignores = !opts.no_ignore_comments;
+    if ctx.ignored(0, "SF006", "dockerignore", &[]) {
+        return None;
+    }
+    let (path, content) = crate::transforms::dockerignore::proposed_dockerignore(&ctx)?;
+    let old = std::fs::read_to_string(&path).ok();
+    (old.as_deref() != Some(content.as_str())).then_some((path, old, content))
 }
 
 fn list_rules(format: RulesFormat, out: &mut Out) -> i32 {

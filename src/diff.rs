@@ -23,6 +23,14 @@ pub fn unified_bytes(path: &[u8], old: &str, new: &str) -> String {
     out
 }
 
+/// A diff that creates the file `path` with `new`, as `git apply` takes it.
+pub fn new_file(path: &[u8], new: &str) -> String {
+    let b = git_path("b/", path);
+    let diff = TextDiff::from_lines("", new);
+    let body = diff.unified_diff().context_radius(3).header("/dev/null", &b).to_string();
+    format!("diff --git {} {b}\nnew file mode 100644\n{body}", git_path("a/", path))
+}
+
 fn git_path(prefix: &str, path: &[u8]) -> String {
     let plain = path.iter().all(|&c| c.is_ascii_graphic() && c != b'"' && c != b'\\' || c == b' ');
     if plain && !path.contains(&b'\t') {

@@ -76,3 +76,24 @@ pub fn write_atomic(path: &Path, original: &[u8], new: &[u8]) -> Result<(), Stri
     tmp.persist(&target).map_err(|e| fail("cannot rename the temporary file over it", &e.error))?;
     Ok(())
 }
+
+/// Creates `path` with `content`, atomically, refusing to replace a file
+/// that appeared meanwhile. New files get mode 0644.
+pub fn create_new(path: &Path, content: &[u8]) -> Result<(), String> {
+    let fail = |what: &str, e: &io::Error| format!("{}: {what}: {}", path.display(), io_message(e));
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".slimfile-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| fail("cannot create a temporary file beside it", &e))?;
+    tmp.write_all(content).map_err(|e| fail("cannot write the temporary file", &e))?;
+    tmp.as_file().sync_all().map_err(|e| fail("cannot flush the temporary file", &e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o644)).map_err(|e| fail("cannot set its permissions", &e))?;
+    }
+    tmp.persist_noclobber(path).map_err(|e| fail("not created (it exists now, or cannot be written)", &e.error))?;
+    Ok(())
+}

@@ -391,3 +391,36 @@ fn generated_files_are_not_changed() {
     assert!(fs::read_to_string(d.path().join("Dockerfile")).unwrap().ends_with(TWO_RUNS));
     assert_eq!(slimfile(d.path(), &["check", "--select", "SF001"]).status.code(), Some(1));
 }
+
+#[test]
+fn explain_and_dockerignore_writing() {
+    let d = repo(&[
+        ("Dockerfile", b"FROM node:20-slim\nWORKDIR /app\nCOPY . .\nRUN npm ci --omit=dev\nCMD [\"node\", \"server.js\"]\n"),
+        ("package.json", b"{}\n"),
+        ("server.js", b"x\n"),
+        ("README.md", b"# readme\n"),
+        ("tests/a.test.js", b"t\n"),
+    ]);
+    let out = slimfile(d.path(), &["explain", "Dockerfile"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("COPY . .") && shown.contains("layers: 2"), "{shown}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&slimfile(d.path(), &["explain", "Dockerfile", "--format", "json"]).stdout).unwrap();
+    assert!(json.is_object());
+    // Without --unsafe-fixes the .dockerignore is only proposed.
+    slimfile(d.path(), &["fix", "--select", "SF006"]);
+    assert!(!d.path().join(".dockerignore").exists());
+    let patch = slimfile(d.path(), &["fix", "--dry-run", "--unsafe-fixes", "--select", "SF006"]);
+    assert_eq!(patch.status.code(), Some(1));
+    assert!(text(&patch.stdout).contains("new file mode 100644\n--- /dev/null\n+++ b/.dockerignore\n"), "{}", text(&patch.stdout));
+    let out = slimfile(d.path(), &["fix", "--unsafe-fixes", "--select", "SF006"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = fs::read_to_string(d.path().join(".dockerignore")).unwrap();
+    assert!(written.contains("tests") && written.contains("*.md"), "{written}");
+    assert!(!written.contains("server.js") && !written.contains("package.json"));
+    // Nothing more to do the second time.
+    assert_eq!(slimfile(d.path(), &["fix", "--dry-run", "--unsafe-fixes", "--select", "SF006"]).status.code(), Some(0));
+    let bad = slimfile(d.path(), &["explain", "missing/Dockerfile"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
