@@ -195,7 +195,7 @@ fn facts(ctx: &Context) -> Facts {
         }
         if ins.is("RUN") {
             if let Some(script) = ctx.script(n) {
-                for cmd in script.commands() {
+                for cmd in script.command_list() {
                     if let Some((name, _)) = cmd.effective() {
                         f.commands.push(name.to_string());
                     }

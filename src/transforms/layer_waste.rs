@@ -542,9 +542,9 @@ fn effect(script: &Script, workdir: Option<&str>, p: &str) -> Effect {
     let t = &TABLE.commands;
     let mut e = Effect { all_known: true, ..Effect::default() };
     let mut cwd = workdir.map(str::to_string);
-    let commands = script.commands();
+    let commands = script.command_list();
     e.commands = commands.len();
-    for cmd in &commands {
+    for cmd in commands {
         let cwd_owned = cwd.clone();
         let cwd_ref = cwd_owned.as_deref();
         for target in redirect_targets(&script.src[cmd.range.clone()]) {
@@ -730,9 +730,9 @@ fn remove_last(ctx: &Context, script: &Script, cmd: &Range<usize>) -> Option<Ran
     let r = head.len()..cmd.end;
     let rest = format!("{}{}", &src[..r.start], &src[r.end..]);
     let parsed = ctx.parse_shell(&rest)?;
-    let before: Vec<String> = script.commands().iter().filter(|c| c.range != *cmd).map(|c| src[c.range.clone()].to_string()).collect();
-    let after: Vec<String> = parsed.commands().iter().map(|c| rest[c.range.clone()].to_string()).collect();
-    if before != after || script.commands().iter().any(|c| c.range == *cmd && (c.in_subshell || c.conditional)) {
+    let before: Vec<String> = script.command_list().iter().filter(|c| c.range != *cmd).map(|c| src[c.range.clone()].to_string()).collect();
+    let after: Vec<String> = parsed.command_list().iter().map(|c| rest[c.range.clone()].to_string()).collect();
+    if before != after || script.command_list().iter().any(|c| c.range == *cmd && (c.in_subshell || c.conditional)) {
         return None;
     }
     Some(r)
@@ -1183,7 +1183,7 @@ fn chmod_after_copy(ctx: &Context, c: &Copied, later: &[usize], wd_at: &dyn Fn(u
         return None;
     }
     let script = ctx.script(rn)?;
-    let commands = script.commands();
+    let commands = script.command_list();
     let cmd: &Command = commands.first()?;
     if cmd.in_subshell || cmd.conditional || !cmd.assignments.is_empty() {
         return None;
@@ -1262,7 +1262,7 @@ fn chmod_after_copy(ctx: &Context, c: &Copied, later: &[usize], wd_at: &dyn Fn(u
 fn created_paths(script: &Script, workdir: Option<&str>) -> Vec<(String, String, Range<usize>)> {
     let mut out = Vec::new();
     let mut cwd = workdir.map(str::to_string);
-    for cmd in script.commands() {
+    for cmd in script.command_list() {
         let Some((name, args)) = cmd.effective() else { continue };
         let lits: Vec<Option<&str>> = args.iter().map(|w| w.literal.as_deref()).collect();
         let cwd_owned = cwd.clone();
