@@ -6,8 +6,19 @@
 //! the findings, the diffs and (SF006) the proposed .dockerignore or
 //! (explain) the text and JSON views are snapshotted.
 
+mod common;
+
 use slimfile::{Document, Options};
 use std::path::{Path, PathBuf};
+
+fn render_with_context(code: &'static str, text: &str, dir: &Path) -> String {
+    common::render("Dockerfile", text, |unsafe_fixes| Options {
+        select: Some(vec![code]),
+        unsafe_fixes,
+        context: Some(dir.to_path_buf()),
+        ..Options::default()
+    })
+}
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -41,43 +52,6 @@ fn context(case: &Path) -> tempfile::TempDir {
     tmp
 }
 
-fn render(code: &'static str, name: &str, text: &str, dir: &Path) -> String {
-    let mut out = String::new();
-    let opts = |unsafe_fixes| Options { select: Some(vec![code]), unsafe_fixes, context: Some(dir.to_path_buf()), ..Options::default() };
-    out.push_str("findings:\n");
-    match Document::parse(text) {
-        Ok(doc) => {
-            for f in slimfile::check(&doc, &opts(true)) {
-                let level = match &f.fix {
-                    Some(x) => format!("{:?}", x.level).to_lowercase(),
-                    None => "report".into(),
-                };
-                out.push_str(&format!("  {}:{}: {} [{level}] {}\n", f.line, f.column, f.code, f.message));
-            }
-        }
-        Err(e) => out.push_str(&format!("  parse error: {e}\n")),
-    }
-    let safe = slimfile::fix(text, &opts(false)).map(|o| o.output);
-    let unsafe_ = slimfile::fix(text, &opts(true)).map(|o| o.output);
-    match (&safe, &unsafe_) {
-        (Ok(s), Ok(u)) => {
-            out.push_str("\nfix:\n");
-            out.push_str(&slimfile::diff::unified(name, text, s));
-            if u != s {
-                out.push_str("\nfix --unsafe-fixes:\n");
-                out.push_str(&slimfile::diff::unified(name, text, u));
-            }
-            // A second run changes nothing.
-            for (o, unsafe_fixes) in [(s, false), (u, true)] {
-                let again = slimfile::fix(o, &opts(unsafe_fixes)).unwrap().output;
-                assert_eq!(&again, o, "{name}: not idempotent (unsafe={unsafe_fixes})");
-            }
-        }
-        (Err(e), _) | (_, Err(e)) => out.push_str(&format!("\nerror: {e}\n")),
-    }
-    out.replace('\r', "␍")
-}
-
 fn cases(dir: &str) -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir);
     let mut v: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
@@ -98,7 +72,7 @@ fn sf005_fixtures() {
         let stem = case.file_name().unwrap().to_string_lossy().to_string();
         let tmp = context(&case);
         let text = std::fs::read_to_string(tmp.path().join("Dockerfile")).unwrap();
-        let body = render("SF005", "Dockerfile", &text, tmp.path());
+        let body = render_with_context("SF005", &text, tmp.path());
         snapshot(format!("SF005__{stem}"), format!("tests/fixtures/SF005/{stem}/"), body);
     }
 }
@@ -109,7 +83,7 @@ fn sf006_fixtures() {
         let stem = case.file_name().unwrap().to_string_lossy().to_string();
         let tmp = context(&case);
         let text = std::fs::read_to_string(tmp.path().join("Dockerfile")).unwrap();
-        let mut body = render("SF006", "Dockerfile", &text, tmp.path());
+        let mut body = render_with_context("SF006", &text, tmp.path());
         let doc = Document::parse(&text).unwrap();
         let mut ctx = slimfile::context::Context::new(&doc);
         ctx.build_context = Some(tmp.path().to_path_buf());

@@ -2,47 +2,10 @@
 //! findings a user sees and the diff `fix` makes (and `fix
 //! --unsafe-fixes`, when that differs). Snapshots live in snapshots/.
 
-use slimfile::{Document, Options};
-use std::path::Path;
+mod common;
 
-fn render(code: &'static str, name: &str, text: &str) -> String {
-    let mut out = String::new();
-    // A fixture may ask for options on its first line: `# test-options: cache-style=mount`.
-    let cache_style = if text.lines().next().is_some_and(|l| l.starts_with("# test-options:") && l.contains("cache-style=mount")) {
-        slimfile::context::CacheStyle::Mount
-    } else {
-        slimfile::context::CacheStyle::Delete
-    };
-    let opts = |unsafe_fixes| Options { select: Some(vec![code]), unsafe_fixes, cache_style, ..Options::default() };
-    out.push_str("findings:\n");
-    match Document::parse(text) {
-        Ok(doc) => {
-            for f in slimfile::check(&doc, &opts(true)) {
-                let level = match &f.fix {
-                    Some(x) => format!("{:?}", x.level).to_lowercase(),
-                    None => "report".into(),
-                };
-                out.push_str(&format!("  {}:{}: {} [{level}] {}\n", f.line, f.column, f.code, f.message));
-            }
-        }
-        Err(e) => out.push_str(&format!("  parse error: {e}\n")),
-    }
-    let safe = slimfile::fix(text, &opts(false)).map(|o| o.output);
-    let unsafe_ = slimfile::fix(text, &opts(true)).map(|o| o.output);
-    match (&safe, &unsafe_) {
-        (Ok(s), Ok(u)) => {
-            out.push_str("\nfix:\n");
-            out.push_str(&slimfile::diff::unified(name, text, s));
-            if u != s {
-                out.push_str("\nfix --unsafe-fixes:\n");
-                out.push_str(&slimfile::diff::unified(name, text, u));
-            }
-        }
-        (Err(e), _) | (_, Err(e)) => out.push_str(&format!("\nerror: {e}\n")),
-    }
-    // Make invisible bytes visible in the snapshot.
-    out.replace('\r', "␍").replace('\u{feff}', "<BOM>")
-}
+use slimfile::Options;
+use std::path::Path;
 
 #[test]
 fn fixtures() {
@@ -59,7 +22,19 @@ fn fixtures() {
             let name = f.file_name().unwrap().to_string_lossy().to_string();
             let stem = name.split('.').next().unwrap().to_string();
             let text = std::fs::read_to_string(&f).unwrap();
-            let rendered = render(t.code(), &name, &text);
+            // A fixture may ask for options on its first line: `# test-options: cache-style=mount`.
+            let cache_style = if text.lines().next().is_some_and(|l| l.starts_with("# test-options:") && l.contains("cache-style=mount")) {
+                slimfile::context::CacheStyle::Mount
+            } else {
+                slimfile::context::CacheStyle::Delete
+            };
+            let code = t.code();
+            let rendered = common::render(&name, &text, |unsafe_fixes| Options {
+                select: Some(vec![code]),
+                unsafe_fixes,
+                cache_style,
+                ..Options::default()
+            });
             insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false, description => format!("tests/fixtures/{dir_name}/{name}"), omit_expression => true}, {
                 insta::assert_snapshot!(format!("{}__{stem}", t.code()), rendered);
             });
