@@ -226,6 +226,7 @@ fn options(args: &CommonArgs, cfg: Option<&Config>) -> Result<Options, String> {
             Some(CacheStyleArg::Delete) => CacheStyle::Delete,
             None => cfg.and_then(|c| c.cache_style).unwrap_or_default(),
         },
+        extra_base_images: cfg.map(|c| c.base_image.clone()).unwrap_or_default(),
     })
 }
 

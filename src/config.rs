@@ -10,6 +10,10 @@
 //! unsafe-fixes = false
 //! cache-style = "mount"                 # BuildKit cache mounts instead of deleting
 //! exclude = ["vendor/**", "legacy/Dockerfile"]   # relative to this file
+//!
+//! [[base-image]]                        # your own images (SF003), schema of
+//! name = "registry.example.com/base"    # [[image]] in transforms/base_images.toml
+//! ...
 //! ```
 
 use serde::Deserialize;
@@ -35,6 +39,10 @@ pub struct Config {
     /// directory walk skips.
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// A company's own base images and their smaller variants, in the
+    /// schema of `[[image]]` in transforms/base_images.toml (SF003).
+    #[serde(default, rename = "base-image")]
+    pub base_image: Vec<toml::Table>,
     /// Where this config was read from (not a setting).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -56,6 +64,10 @@ impl Config {
                 let line = text.lines().position(|l| l.contains(key.as_str())).map_or(1, |i| i + 1);
                 return Err(format!("{}:{line}: unknown rule `{key}` (see `slimfile rules`)", path.display()));
             }
+        }
+        if let Err(m) = crate::transforms::base_image::parse_extra(&cfg.base_image) {
+            let line = text.lines().position(|l| l.trim_start().starts_with("[[base-image]]")).map_or(1, |i| i + 1);
+            return Err(format!("{}:{line}: {m}", path.display()));
         }
         let mut globs = globset::GlobSetBuilder::new();
         for pattern in &cfg.exclude {

@@ -66,6 +66,8 @@ pub struct Context<'a> {
     pub build_context: Option<std::path::PathBuf>,
     /// How caches are kept out of layers.
     pub cache_style: CacheStyle,
+    /// `[[base-image]]` entries from a config file, for SF003.
+    pub extra_base_images: Vec<toml::Table>,
     pub stages: Vec<Stage>,
     cache: Rc<ScriptCache>,
     scripts: Vec<OnceCell<Option<Rc<Script>>>>,
@@ -135,6 +137,7 @@ impl<'a> Context<'a> {
             honour_ignores: true,
             build_context: None,
             cache_style: CacheStyle::Delete,
+            extra_base_images: Vec::new(),
             stages,
             cache,
             scripts: (0..doc.nodes.len()).map(|_| OnceCell::new()).collect(),

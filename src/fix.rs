@@ -81,6 +81,8 @@ pub struct Options {
     pub context: Option<std::path::PathBuf>,
     /// SF002: delete caches (default) or keep them in cache mounts.
     pub cache_style: crate::context::CacheStyle,
+    /// SF003: a config file's own base images (schema of base_images.toml).
+    pub extra_base_images: Vec<toml::Table>,
 }
 
 impl Options {
@@ -139,6 +141,7 @@ fn check_with(doc: &Document, opts: &Options, cache: Rc<ScriptCache>) -> Vec<Fin
     ctx.honour_ignores = !opts.no_ignore_comments;
     ctx.build_context = opts.context.clone();
     ctx.cache_style = opts.cache_style;
+    ctx.extra_base_images = opts.extra_base_images.clone();
     let mut out = Vec::new();
     for t in TRANSFORMS {
         if opts.runs(*t) {

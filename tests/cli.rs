@@ -424,3 +424,47 @@ fn explain_and_dockerignore_writing() {
     let bad = slimfile(d.path(), &["explain", "missing/Dockerfile"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn config_adds_a_companys_own_base_images() {
+    let cfg: &[u8] = br#"select = ["SF003"]
+
+[[base-image]]
+name = "registry.example.com/acme/python"
+role = "runtime"
+what = "ACME's Python with build tools"
+versions = []
+suites = []
+provides = ["python", "python3", "pip"]
+size = "unknown"
+measured = "registry.example.com/acme/python:3.12"
+source = "ACME platform team"
+date = "2026-11-01"
+libc = "glibc"
+shell = "bash"
+package_manager = "apt"
+
+[[base-image.candidate]]
+tag = "{version}-runtime"
+family = "same"
+checks = "debian-slim"
+level = "suggestion"
+lacks = "compilers and headers"
+size = "unknown"
+measured = "registry.example.com/acme/python:3.12-runtime"
+source = "ACME platform team"
+date = "2026-11-01"
+libc = "glibc"
+shell = "bash"
+package_manager = "apt"
+"#;
+    let d = repo(&[("slimfile.toml", cfg), ("Dockerfile", b"FROM registry.example.com/acme/python:3.12\nCMD [\"python\", \"-V\"]\n")]);
+    let out = slimfile(d.path(), &["check", "--format", "concise"]);
+    let shown = text(&out.stdout);
+    assert!(shown.contains("SF003") && shown.contains("registry.example.com/acme/python:3.12-runtime"), "{shown}{}", text(&out.stderr));
+    // A bad entry is an error naming the file and line.
+    fs::write(d.path().join("slimfile.toml"), "[[base-image]]\nname = \"x\"\n").unwrap();
+    let bad = slimfile(d.path(), &["check"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("slimfile.toml:1: base-image entry 1: missing field"), "{}", text(&bad.stderr));
+}

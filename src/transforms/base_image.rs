@@ -238,6 +238,25 @@ impl Table {
     }
 }
 
+/// Extra `[[base-image]]` entries from a config file (a company's own
+/// images), in the schema of `[[image]]` in transforms/base_images.toml.
+pub fn parse_extra(entries: &[toml::Table]) -> Result<Vec<ImageEntryPub>, String> {
+    entries
+        .iter()
+        .enumerate()
+        .map(|(k, t)| {
+            toml::Value::Table(t.clone())
+                .try_into::<ImageEntry>()
+                .map(ImageEntryPub)
+                .map_err(|e| format!("base-image entry {}: {}", k + 1, e.message().trim()))
+        })
+        .collect()
+}
+
+/// An image entry from a config file (opaque outside this module).
+#[derive(Debug)]
+pub struct ImageEntryPub(ImageEntry);
+
 /// The docs followed by the table, figures with their sources and dates.
 static FULL_DOCS: LazyLock<String> = LazyLock::new(|| {
     let mut out = String::from(DOCS);
@@ -1110,7 +1129,13 @@ impl BaseImage {
         let pieces = expand(st.word, args)?;
         let reference = joined(&pieces);
         let r = parse_ref(&reference)?;
-        let img = TABLE.find(&r.name)?;
+        // A config file's own entries come first.
+        let extra = parse_extra(&ctx.extra_base_images).unwrap_or_default();
+        let img = extra
+            .iter()
+            .map(|e| &e.0)
+            .find(|i| i.name == r.name || i.aliases.iter().any(|a| *a == r.name))
+            .or_else(|| TABLE.find(&r.name))?;
         let tag = r.tag.clone().map(|t| reference[t].to_string());
         let range = st.ins.args_range_to_source(0..st.word.len());
         let eol = eol_for(img, tag.as_deref());
