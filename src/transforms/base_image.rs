@@ -1131,11 +1131,7 @@ impl BaseImage {
         let r = parse_ref(&reference)?;
         // A config file's own entries come first.
         let extra = parse_extra(&ctx.extra_base_images).unwrap_or_default();
-        let img = extra
-            .iter()
-            .map(|e| &e.0)
-            .find(|i| i.name == r.name || i.aliases.iter().any(|a| *a == r.name))
-            .or_else(|| TABLE.find(&r.name))?;
+        let img = extra.iter().map(|e| &e.0).find(|i| i.name == r.name || i.aliases.contains(&r.name)).or_else(|| TABLE.find(&r.name))?;
         let tag = r.tag.clone().map(|t| reference[t].to_string());
         let range = st.ins.args_range_to_source(0..st.word.len());
         let eol = eol_for(img, tag.as_deref());
