@@ -440,7 +440,11 @@ impl Script {
     /// statement or a list element of its own, not a pipeline stage.
     pub fn can_prefix(&self, range: Range<usize>) -> bool {
         self.element(&range).is_some_and(|e| {
+            // Inside a list only when it is all `&&`: `a || b` would become
+            // `(a || NEW) && b`.
+            let and_only = e.parent().is_none_or(|p| p.kind() != "list") || self.next_in_and_chain(e).is_ok();
             e.kind() == "command"
+                && and_only
                 && e.parent().is_some_and(|p| {
                     matches!(
                         p.kind(),
@@ -742,5 +746,12 @@ mod tests {
         assert_eq!(rm("apk update; apk add x", "apk update").as_deref(), Some("apk add x"));
         assert_eq!(rm("apk add x && apk update", "apk update"), None);
         assert_eq!(rm("if t; then apk update; apk add x; fi", "apk update"), None);
+        let pre = |src: &str, cmd: &str| {
+            let start = src.find(cmd).unwrap();
+            s(src).can_prefix(start..start + cmd.len())
+        };
+        assert!(pre("a && apt-get install x", "apt-get install x"));
+        assert!(!pre("command -v less || apt-get install x", "apt-get install x"));
+        assert!(!pre("yes | apt-get install x", "apt-get install x"));
     }
 }

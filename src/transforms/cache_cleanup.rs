@@ -434,7 +434,17 @@ impl CacheCleanup {
 
     fn cleanup_finding(&self, run: &Run, recipe: &Recipe, installs: &[(&Call, &str, Option<&Word>)]) -> Option<Finding> {
         let (ctx, node, ins, script, calls) = (run.ctx, run.node, run.ins, run.script, &run.calls);
-        let (last, _, _) = installs.iter().max_by_key(|(c, _, _)| c.cmd.range.start)?;
+        let (mut last, _, _) = *installs.iter().max_by_key(|(c, _, _)| c.cmd.range.start)?;
+        if recipe.manager == "apt" {
+            // apt-cache, apt-get download/source and the like read the lists too.
+            let cleans = |c: &Call| recipe.done_commands.iter().any(|d| c.matches_done(d));
+            if let Some(reader) = calls.iter().filter(|c| apt_use(c) == AptUse::ReadsLists && !cleans(c)).max_by_key(|c| c.cmd.range.start)
+            {
+                if reader.cmd.range.start > last.cmd.range.start {
+                    last = reader;
+                }
+            }
+        }
         let cleanup = recipe.cleanup.as_deref()?;
         // The recipe's own cleanup counts as done too.
         let own = cleanup.split(" && ");
@@ -469,6 +479,15 @@ impl CacheCleanup {
                 None,
             ));
         };
+        if let Some(line) = self.later_offline_use(ctx, node, recipe) {
+            return Some(Finding::new(
+                ctx,
+                self,
+                range,
+                format!("{what}; not fixed: the RUN on line {line} installs from this cache offline"),
+                None,
+            ));
+        }
         let mut edits = vec![insert_after(ctx, run.style, ins, at.at, at.joiner, &cleanup)];
         let mut message = format!("{what}; add `{cleanup}` in the same RUN");
         if recipe.manager == "apt" {
@@ -500,36 +519,69 @@ impl CacheCleanup {
         })
     }
 
+    /// The line of a later RUN that uses this manager offline
+    /// (`--offline`, `--prefer-offline`, `--no-index`): it needs the cache.
+    fn later_offline_use(&self, ctx: &Context, node: usize, recipe: &Recipe) -> Option<usize> {
+        later_runs(ctx, node).into_iter().find_map(|n| {
+            let s = ctx.script(n)?;
+            s.command_list()
+                .iter()
+                .filter_map(Call::new)
+                .any(|c| {
+                    recipe.commands.contains(&c.name)
+                        && ["--offline", "--prefer-offline", "--no-index", "--no-network"].iter().any(|f| c.has_arg(f))
+                })
+                .then(|| ctx.instruction(n).map_or(0, |i| i.line))
+        })
+    }
+
     /// Later RUNs that install with apt without updating first: the edits
     /// that add `apt-get update &&` before their first install, with their
     /// line; or why that cannot be done.
     fn later_apt_updates(&self, ctx: &Context, node: usize) -> Result<Vec<(usize, Edit)>, String> {
-        let apt = RECIPES.iter().find(|r| r.manager == "apt").expect("apt recipe");
         let mut out = Vec::new();
+        if let Some(line) = onbuild_mentions(ctx, node, &["apt", "aptitude"]) {
+            return Err(format!("the ONBUILD on line {line} may use apt in images built on this one"));
+        }
         for n in later_runs(ctx, node) {
             let ins = ctx.instruction(n).expect("a RUN");
             let Some(script) = ctx.script(n) else {
                 let readable = ins.form() == Form::Shell && ins.heredocs.is_empty() && matches!(ctx.shell(n), ShellKind::Posix { .. });
                 if ctx.doc.text()[ins.range.clone()].contains("apt") && !readable {
-                    return Err(format!("the RUN on line {} may install with apt from these lists, and slimfile cannot read it", ins.line));
+                    return Err(format!("the RUN on line {} may use apt's lists, and slimfile cannot read it", ins.line));
                 }
                 continue;
             };
             let calls: Vec<Call> = script.command_list().iter().filter_map(Call::new).collect();
+            if let Some(c) = calls.iter().find(|c| runs_unseen_commands(c)) {
+                return Err(format!(
+                    "the RUN on line {} runs `{}`, which may use apt's lists in ways slimfile cannot see",
+                    ins.line,
+                    c.cmd.words.iter().map(|w| w.raw.as_str()).collect::<Vec<_>>().join(" ")
+                ));
+            }
+            if calls.iter().any(|c| {
+                c.name == "rm"
+                    && c.args().iter().any(|w| w.raw.starts_with("/var/lib/apt/lists"))
+                    && !c.args().iter().any(|w| {
+                        w.literal.as_deref().is_some_and(|l| l.starts_with('-') && !l.starts_with("--") && l.contains('f'))
+                            || w.literal.as_deref() == Some("--force")
+                    })
+            }) {
+                return Err(format!("the RUN on line {} removes the lists itself without -f, which fails once they are gone", ins.line));
+            }
             let mut updated = false;
             for c in &calls {
-                match c.subcommand(apt) {
-                    Some(("update", _)) => updated = true,
-                    Some(_) if !updated => {
+                match apt_use(c) {
+                    AptUse::Update => updated = true,
+                    AptUse::ReadsLists if !updated => {
                         if !script.can_prefix(c.cmd.range.clone()) || c.cmd.in_subshell {
-                            return Err(format!(
-                                "the RUN on line {} installs with apt from these lists, and an update cannot be added before it",
-                                ins.line
-                            ));
+                            return Err(format!("the RUN on line {} uses apt's lists, and an update cannot be added before it", ins.line));
                         }
                         let at = ins.args_to_source(c.cmd.range.start);
                         let sudo = if c.sudo { "sudo " } else { "" };
-                        out.push((ins.line, Edit { range: at..at, replacement: format!("{sudo}{} update && ", c.name) }));
+                        let update = if c.name == "apt" { "apt" } else { "apt-get" };
+                        out.push((ins.line, Edit { range: at..at, replacement: format!("{sudo}{update} update && ") }));
                         break;
                     }
                     _ => {}
@@ -567,6 +619,59 @@ fn runs_as_root(ctx: &Context, node: usize) -> bool {
     let Some(stage) = ctx.stage_of(node) else { return true };
     let user = (ctx.stages[stage].from_node..node).rev().filter_map(|n| ctx.instruction(n)).find(|i| i.is("USER"));
     user.is_none_or(|u| matches!(u.args.trim().split(':').next().unwrap_or(""), "root" | "0"))
+}
+
+/// How a call uses apt's package lists.
+#[derive(Debug, PartialEq, Eq)]
+enum AptUse {
+    None,
+    Update,
+    /// Needs the lists: install, download, source, apt-cache, aptitude, ...
+    ReadsLists,
+}
+
+fn apt_use(c: &Call) -> AptUse {
+    let first = c.positionals().first().and_then(|w| w.literal.clone()).unwrap_or_default();
+    match c.name.as_str() {
+        "apt-get" | "apt" | "aptitude" => match first.as_str() {
+            "update" => AptUse::Update,
+            "clean" | "autoclean" | "autoremove" | "remove" | "purge" | "dist-clean" | "" => AptUse::None,
+            _ => AptUse::ReadsLists,
+        },
+        "apt-cache" | "apt-file" | "apt-rdepends" => AptUse::ReadsLists,
+        _ if c.args().iter().any(|w| w.raw.contains("/var/lib/apt/lists")) && c.name != "rm" => AptUse::ReadsLists,
+        _ => AptUse::None,
+    }
+}
+
+/// A call that may use apt where slimfile cannot see it: a local script,
+/// a shell running a script file, a `-c` string or `eval` that mentions apt.
+fn runs_unseen_commands(c: &Call) -> bool {
+    let raw = c.cmd.words.get(c.first_arg.saturating_sub(1)).and_then(|w| w.literal.as_deref()).unwrap_or("");
+    let system = ["/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/"].iter().any(|p| raw.starts_with(p));
+    let mentions_apt = c.args().iter().any(|w| w.raw.contains("apt"));
+    match c.name.as_str() {
+        "sh" | "bash" | "dash" | "zsh" | "ksh" | "ash" => {
+            let inline = c.args().iter().any(|w| w.literal.as_deref().is_some_and(|l| l.starts_with('-') && l.contains('c')));
+            if inline {
+                mentions_apt
+            } else {
+                c.args().iter().any(|w| w.literal.as_deref().is_none_or(|l| !l.starts_with('-')))
+            }
+        }
+        "eval" => mentions_apt,
+        "source" | "." => true,
+        _ => (raw.contains('/') && !system) || raw.ends_with(".sh"),
+    }
+}
+
+/// The line of an ONBUILD in the stage of `node` that names one of `words`.
+fn onbuild_mentions(ctx: &Context, node: usize, words: &[&str]) -> Option<usize> {
+    let stage = ctx.stage_of(node)?;
+    (ctx.stages[stage].from_node..ctx.stages[stage].end_node)
+        .filter_map(|n| ctx.instruction(n))
+        .find(|i| i.is("ONBUILD") && words.iter().any(|w| i.args.contains(w)))
+        .map(|i| i.line)
 }
 
 /// RUN nodes after `node` in its stage and in the stages built on it.
