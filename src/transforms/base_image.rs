@@ -903,7 +903,7 @@ impl<'c, 'a> Checker<'c, 'a> {
         for inv in invs {
             match inv {
                 Ok(inv) => self.check(&inv),
-                Err(line) => self.reason(format!("line {line} runs a command whose name is computed")),
+                Err(line) => self.reason(format!("line {line} runs a command slimfile cannot see (a computed name, or one run through sh -c, eval, timeout, find -exec, npx, ...)")),
             }
         }
     }
@@ -1064,7 +1064,21 @@ fn pip_builds_nothing(args: &[Option<String>]) -> bool {
         })
 }
 
-/// The programs a parsed shell body runs; `Err(line)` for a computed name.
+/// True for a command that runs other commands named in its arguments.
+fn runs_hidden_commands(name: &str, args: &[crate::shell::Word]) -> bool {
+    let lit = |k: usize| args.get(k).and_then(|w| w.literal.as_deref());
+    match basename(name) {
+        "sh" | "bash" | "dash" | "zsh" | "ksh" | "ash" => !args.is_empty(),
+        "eval" | "timeout" | "stdbuf" | "flock" | "su" | "runuser" | "chroot" | "setpriv" | "unshare" | "npx" | "pnpx" | "bunx"
+        | "watch" | "script" => true,
+        "find" => args.iter().any(|w| matches!(w.literal.as_deref(), Some("-exec" | "-execdir" | "-ok" | "-okdir"))),
+        "yarn" | "pnpm" | "npm" => matches!(lit(0), Some("global" | "dlx" | "exec" | "x")),
+        _ => false,
+    }
+}
+
+/// The programs a parsed shell body runs; `Err(line)` for a computed name
+/// or a program that runs commands given as arguments.
 fn invocations(script: &crate::shell::Script, line: usize) -> Vec<Result<Invocation, usize>> {
     let mut out = Vec::new();
     for c in script.command_list() {
@@ -1077,6 +1091,9 @@ fn invocations(script: &crate::shell::Script, line: usize) -> Vec<Result<Invocat
             continue;
         };
         match c.words[i].literal.clone() {
+            // Programs that run other commands slimfile cannot see
+            // (`sh -c "gcc ..."`, `timeout 60 gcc`, `find -exec`, `npx`).
+            Some(name) if runs_hidden_commands(&name, &c.words[i + 1..]) => out.push(Err(line)),
             Some(name) => out.push(Ok(Invocation { name, args: c.words[i + 1..].iter().map(|w| w.literal.clone()).collect(), line })),
             None => out.push(Err(line)),
         }
@@ -1184,6 +1201,11 @@ impl BaseImage {
             None => format!("{name_part}:{new_tag}"),
         };
         let mut head = format!("{shown} ({}) -> {target} ({})", show_size(&img.size), show_size(&cand.size));
+        // The figures are for the tags the table measured; say so when this
+        // reference is another version.
+        if megabytes(&img.size).is_some() && !img.measured.ends_with(&format!(":{}", tag.as_deref().unwrap_or(""))) {
+            head.push_str(&format!(" (sizes as measured for {} and {})", img.measured, cand.measured));
+        }
         if let Some(s) = saving(&img.size, &cand.size) {
             head.push_str(&format!(", {s}"));
         }
@@ -1250,6 +1272,11 @@ impl BaseImage {
                 cand.libc, cand.package_manager, img.libc, img.package_manager
             ),
         };
+        if eol.is_some() {
+            // End-of-life images are reported, never edited: moving to a
+            // supported version is the change to make, by hand.
+            return finding(format!("{head}{also}: {how}{eol_note}; not applied to an end-of-life image"), None);
+        }
         finding(format!("{head}{also}: {how}{eol_note}"), Some(Fix { level, edits: vec![edit] }))
     }
 }
