@@ -227,6 +227,7 @@ fn options(args: &CommonArgs, cfg: Option<&Config>) -> Result<Options, String> {
             None => cfg.and_then(|c| c.cache_style).unwrap_or_default(),
         },
         extra_base_images: cfg.map(|c| c.base_image.clone()).unwrap_or_default(),
+        report_only: false,
     })
 }
 
@@ -481,6 +482,11 @@ fn process(
         }
     };
     r.label = label;
+    // A generated file is fixed at its source, not here: report only.
+    if file.is_some() && text.lines().take(10).any(|l| l.contains("DO NOT EDIT")) {
+        r.opts.report_only = true;
+        r.notes.push(format!("{}: marked DO NOT EDIT (generated): findings are reported, no fix is applied", r.label));
+    }
     let parse_error = |e: &fix::Error| match e {
         fix::Error::Parse(p) => format!("{}:{}: {} (the file was left unchanged)", r.label, p.line, p.message),
         fix::Error::Internal(_) => format!("{}: {e}", r.label),
@@ -509,14 +515,6 @@ fn process(
     r.changed = outcome.output != text;
     if r.changed {
         r.applied = outcome.applied;
-    }
-    // A generated file is fixed at its source, not here.
-    if r.changed && file.is_some() && text.lines().take(10).any(|l| l.contains("DO NOT EDIT")) {
-        r.notes.push(format!("{}: not changed: marked DO NOT EDIT (generated); `slimfile check` lists its findings", r.label));
-        r.changed = false;
-        r.applied = 0;
-        r.text = Some(text);
-        return Some(r);
     }
     let ignore_file = file.as_ref().and_then(|_| dockerignore_change(&outcome.output, &r.opts));
     if ignore_file.is_some() {
@@ -612,7 +610,7 @@ fn explain(path: &Path, context: Option<PathBuf>, format: RulesFormat, out: &mut
 /// SF006 with `--unsafe-fixes`: the `.dockerignore` to write for the fixed
 /// Dockerfile, as (path, old content, new content).
 fn dockerignore_change(output: &str, opts: &Options) -> Option<(PathBuf, Option<String>, String)> {
-    if !opts.unsafe_fixes || !opts.select.as_ref().is_none_or(|s| s.contains(&"SF006")) {
+    if !opts.unsafe_fixes || opts.report_only || !opts.select.as_ref().is_none_or(|s| s.contains(&"SF006")) {
         return None;
     }
     let doc = crate::Document::parse(output).ok()?;

@@ -83,6 +83,8 @@ pub struct Options {
     pub cache_style: crate::context::CacheStyle,
     /// SF003: a config file's own base images (schema of base_images.toml).
     pub extra_base_images: Vec<toml::Table>,
+    /// Report findings but apply no fix at any level (a generated file).
+    pub report_only: bool,
 }
 
 impl Options {
@@ -91,6 +93,9 @@ impl Options {
     }
 
     pub fn applies(&self, level: Level) -> bool {
+        if self.report_only {
+            return false;
+        }
         match level {
             Level::Safe => true,
             Level::Unsafe => self.unsafe_fixes,

@@ -245,8 +245,11 @@ impl Transform for MultiStage {
         );
         let range = from.range.start..from.line_end;
         if plan.unknown.is_empty() && plan.toolchain.level == Level::Unsafe {
-            let message =
-                format!("{what}; split it into a build stage and `FROM {}` that copies only {}", plan.runtime, plan.artifacts.join(", "));
+            let message = format!(
+                "{what}; split it into a build stage and `FROM {}` that copies only {} (unsafe: check that the program reads no other files from the build stage, such as config files, templates or data)",
+                plan.runtime,
+                plan.artifacts.join(", ")
+            );
             return vec![Finding::new(ctx, self, range, message, Some(Fix { level: Level::Unsafe, edits: plan.edits }))];
         }
         let mut unknown: Vec<String> = Vec::new();
@@ -1119,7 +1122,14 @@ fn after_build(c: &Command, artifacts: &mut [String], cwd: Option<String>, line:
     let Some(st) = c.effective_start() else { return };
     let n = prog(c, st).unwrap_or_default();
     match n.as_str() {
-        "cp" | "mv" | "install" => track_copy(c, st, artifacts, cwd),
+        "cp" | "mv" | "install" => {
+            // Copying something other than the artifact puts files in the
+            // build stage that the runtime stage would not have.
+            if !track_copy(c, st, artifacts, cwd) {
+                let what: Vec<&str> = c.words[st + 1..].iter().map(|w| w.raw.as_str()).collect();
+                unknown.push(format!("the RUN on line {line} runs `{n} {}`, whose files the runtime stage would not have", what.join(" ")));
+            }
+        }
         "strip" | "rm" | "true" | "echo" | "ls" | "chmod" | "file" | "ldd" => {}
         _ => {
             let prefix = format!("the RUN on line {line} runs ");
@@ -1130,16 +1140,17 @@ fn after_build(c: &Command, artifacts: &mut [String], cwd: Option<String>, line:
     }
 }
 
-/// `cp|mv|install SRC DEST` of an artifact: the artifact now (also) lives at DEST.
-fn track_copy(c: &Command, start: usize, artifacts: &mut [String], cwd: Option<String>) {
+/// `cp|mv|install SRC DEST` of an artifact: the artifact now (also) lives at
+/// DEST. False when the command is not such a copy of an artifact.
+fn track_copy(c: &Command, start: usize, artifacts: &mut [String], cwd: Option<String>) -> bool {
     let words: Vec<&str> = c.words[start + 1..].iter().filter_map(|w| w.literal.as_deref()).filter(|w| !w.starts_with('-')).collect();
-    let [src, dest] = words.as_slice() else { return };
-    let (Some(src), Some(dest)) = (resolve(src, cwd.as_deref()), resolve(dest, cwd.as_deref())) else { return };
-    if let Some(i) = artifacts.iter().position(|a| *a == src) {
-        let name = src.rsplit('/').next().unwrap_or("").to_string();
-        let dest = if words[1].ends_with('/') || DEFAULT_PATH.contains(&dest.as_str()) { format!("{dest}/{name}") } else { dest };
-        artifacts[i] = dest;
-    }
+    let [src, dest] = words.as_slice() else { return false };
+    let (Some(src), Some(dest)) = (resolve(src, cwd.as_deref()), resolve(dest, cwd.as_deref())) else { return false };
+    let Some(i) = artifacts.iter().position(|a| *a == src) else { return false };
+    let name = src.rsplit('/').next().unwrap_or("").to_string();
+    let dest = if words[1].ends_with('/') || DEFAULT_PATH.contains(&dest.as_str()) { format!("{dest}/{name}") } else { dest };
+    artifacts[i] = dest;
+    true
 }
 
 /// Flags (with their value when `valued` says they take one) and positionals.
