@@ -518,6 +518,27 @@ impl<'a> Parser<'a> {
             })
             .collect();
         let args_start = if args.is_empty() { line_end } else { to_src(pos) };
+        // BuildKit refuses these without arguments.
+        let needs_args = [
+            "ADD",
+            "ARG",
+            "COPY",
+            "ENV",
+            "EXPOSE",
+            "FROM",
+            "LABEL",
+            "MAINTAINER",
+            "ONBUILD",
+            "RUN",
+            "SHELL",
+            "STOPSIGNAL",
+            "USER",
+            "VOLUME",
+            "WORKDIR",
+        ];
+        if args.trim().is_empty() && needs_args.contains(&keyword.as_str()) {
+            return Err(ParseError { line: line_no, message: format!("{keyword} needs an argument") });
+        }
         // Heredocs.
         let mut heredocs = Vec::new();
         let mut next = last_line + 1;
@@ -724,6 +745,9 @@ mod tests {
         let e = Document::parse("FROM x\nhello world\n").unwrap_err();
         assert_eq!(e.line, 2);
         assert!(Document::parse("FROM x\nRUN cat <<EOF\nno end\n").is_err());
+        assert_eq!(Document::parse("FROM x\nRUN\n").unwrap_err().message, "RUN needs an argument");
+        assert!(Document::parse("FROM\n").is_err());
+        assert!(Document::parse("FROM x\nRUN --mount=type=cache,target=/x\n").is_err());
     }
 
     #[test]

@@ -479,6 +479,9 @@ impl CacheCleanup {
                 None,
             ));
         };
+        if script.src[at.at..].contains("$?") {
+            return Some(Finding::new(ctx, self, range, format!("{what}; not fixed: a later `$?` would see the cleanup's status"), None));
+        }
         if let Some(line) = self.later_offline_use(ctx, node, recipe) {
             return Some(Finding::new(
                 ctx,
