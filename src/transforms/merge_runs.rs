@@ -272,7 +272,8 @@ impl<'a> Member<'a> {
         };
         let mut flags: Vec<String> = ins.flags.iter().map(|f| format!("{}={}", f.name, f.value.clone().unwrap_or_default())).collect();
         flags.sort();
-        let removes_workdir = workdir(ctx, node).filter(|wd| {
+        let runs_rm = script.is_some_and(|s| s.command_list().iter().any(|c| c.name() == Some("rm")));
+        let removes_workdir = if !runs_rm { None } else { workdir(ctx, node) }.filter(|wd| {
             script.is_some_and(|s| {
                 s.command_list().iter().any(|c| {
                     c.name() == Some("rm")
