@@ -343,18 +343,8 @@ impl CacheCleanup {
         let what = format!("{} leaves its cache in this layer: {}", recipe.manager, recipe.saves);
         let mut message = format!("{what}; keep it in a BuildKit cache mount instead:{flags}");
         if recipe.manager == "apt" {
-            match self.later_apt_updates(ctx, node) {
-                Ok(more) => {
-                    if !more.is_empty() {
-                        let lines: Vec<String> = more.iter().map(|(l, _)| l.to_string()).collect();
-                        message.push_str(&format!(
-                            " (and `apt-get update` before the install on line {}, whose lists are no longer in the image)",
-                            lines.join(", ")
-                        ));
-                    }
-                    edits.extend(more.into_iter().map(|(_, e)| e));
-                }
-                Err(why) => return Some(Finding::new(ctx, self, range, format!("{what}; not fixed: {why}"), None)),
+            if let Err(why) = self.add_later_updates(ctx, node, &mut edits, &mut message) {
+                return Some(Finding::new(ctx, self, range, format!("{what}; not fixed: {why}"), None));
             }
         }
         Some(Finding::new(ctx, self, range, message, Some(Fix { level: Level::Safe, edits })))
@@ -494,20 +484,8 @@ impl CacheCleanup {
         let mut edits = vec![insert_after(ctx, run.style, ins, at.at, at.joiner, &cleanup)];
         let mut message = format!("{what}; add `{cleanup}` in the same RUN");
         if recipe.manager == "apt" {
-            match self.later_apt_updates(ctx, node) {
-                Ok(more) => {
-                    if !more.is_empty() {
-                        let lines: Vec<String> = more.iter().map(|(l, _)| l.to_string()).collect();
-                        message.push_str(&format!(
-                            " (and `apt-get update` before the install on line {}, which relied on these lists)",
-                            lines.join(", ")
-                        ));
-                    }
-                    edits.extend(more.into_iter().map(|(_, e)| e));
-                }
-                Err(why) => {
-                    return Some(Finding::new(ctx, self, range, format!("{what}; not fixed: {why}"), None));
-                }
+            if let Err(why) = self.add_later_updates(ctx, node, &mut edits, &mut message) {
+                return Some(Finding::new(ctx, self, range, format!("{what}; not fixed: {why}"), None));
             }
         }
         Some(Finding::new(ctx, self, range, message, Some(Fix { level, edits })))
@@ -536,6 +514,19 @@ impl CacheCleanup {
                 })
                 .then(|| ctx.instruction(n).map_or(0, |i| i.line))
         })
+    }
+
+    /// Adds the `apt-get update` edits for later RUNs that read the lists
+    /// (see [`Self::later_apt_updates`]) and says so in `message`.
+    fn add_later_updates(&self, ctx: &Context, node: usize, edits: &mut Vec<Edit>, message: &mut String) -> Result<(), String> {
+        let more = self.later_apt_updates(ctx, node)?;
+        if !more.is_empty() {
+            let lines: Vec<String> = more.iter().map(|(l, _)| l.to_string()).collect();
+            message
+                .push_str(&format!(" (and `apt-get update` before the apt use on line {}, which relied on these lists)", lines.join(", ")));
+        }
+        edits.extend(more.into_iter().map(|(_, e)| e));
+        Ok(())
     }
 
     /// Later RUNs that install with apt without updating first: the edits
