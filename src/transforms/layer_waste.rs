@@ -778,6 +778,35 @@ pub struct Waste {
     pub fix: Option<Fix>,
 }
 
+/// True when the directory a COPY writes into exists before it: a standard
+/// directory of the base image, or the WORKDIR. Otherwise the COPY creates
+/// it (owned by `--chown`'s user, and gone when the COPY is removed).
+fn parent_surely_exists(ctx: &Context, c: &Copied) -> bool {
+    let parent = c.path.rsplit_once('/').map_or("/", |(p, _)| if p.is_empty() { "/" } else { p });
+    matches!(
+        parent,
+        "/" | "/tmp"
+            | "/etc"
+            | "/opt"
+            | "/srv"
+            | "/var"
+            | "/root"
+            | "/home"
+            | "/usr/bin"
+            | "/usr/local/bin"
+            | "/usr/local/lib"
+            | "/usr/local/share"
+            | "/usr/share"
+            | "/usr/lib"
+            | "/bin"
+            | "/sbin"
+            | "/usr/sbin"
+            | "/usr/local/sbin"
+    ) || ctx.stage_of(c.node).is_some_and(|st| {
+        workdirs(ctx, st).get(c.node - ctx.stages[st].from_node).cloned().flatten().is_some_and(|w| w.trim_end_matches('/') == parent)
+    })
+}
+
 /// Per node of a stage: the absolute WORKDIR in force (`None`: unknown).
 fn workdirs(ctx: &Context, stage: usize) -> Vec<Option<String>> {
     let st = &ctx.stages[stage];
@@ -926,7 +955,9 @@ fn copied_waste(ctx: &Context, stage: usize, c: &Copied, wd_at: &dyn Fn(usize) -
     let users: Vec<&(usize, Effect)> = runs[..=gi].iter().filter(|(_, e)| e.uses || e.maybe || e.moves || e.unreadable).collect();
     let total = format!("{} ship{} for nothing", show(bytes), if bytes.is_some() { "" } else { "s" });
     if users.is_empty() {
-        let fix = unused_fix(ctx, c, before, (*dn, de));
+        // Removing the COPY would also remove the directory it creates,
+        // which a later instruction may write into.
+        let fix = if parent_surely_exists(ctx, c) { unused_fix(ctx, c, before, (*dn, de)) } else { None };
         return Some(Waste {
             node: c.node,
             bytes,
@@ -1226,7 +1257,12 @@ fn chmod_after_copy(ctx: &Context, c: &Copied, later: &[usize], wd_at: &dyn Fn(u
     if c.is_dir == Some(true) && !recursive {
         return None;
     }
-    let level = if c.is_dir == Some(false) && c.from.is_none() { Level::Safe } else { Level::Unsafe };
+    // COPY --chown also gives the user the directories the COPY creates;
+    // a chown of the file did not. Safe only where the parent surely
+    // exists already.
+    let parent_exists = parent_surely_exists(ctx, c);
+    let creates_parents = flag == "chown" && !parent_exists;
+    let level = if c.is_dir == Some(false) && c.from.is_none() && !creates_parents { Level::Safe } else { Level::Unsafe };
     let ins = ctx.instruction(c.node)?;
     let mut edits = vec![Edit { range: ins.args_start..ins.args_start, replacement: format!("--{flag}={value} ") }];
     edits.push(remove_command(ctx, rn, &cmd.range, commands.len())?);
@@ -1237,6 +1273,8 @@ fn chmod_after_copy(ctx: &Context, c: &Copied, later: &[usize], wd_at: &dyn Fn(u
             " (unsafe: the source comes from another stage or image, and may be a directory)"
         } else if c.is_dir == Some(true) {
             " (unsafe: on a directory --chmod/--chown also sets the directory itself)"
+        } else if creates_parents {
+            " (unsafe: COPY --chown also gives the user the directories the COPY creates, which the chown of the file did not)"
         } else {
             " (unsafe: without the build context slimfile cannot see that the source is one file)"
         }

@@ -506,7 +506,12 @@ fn plan(ctx: &Context) -> Option<Plan> {
     } else if needs_ca {
         apt.push("ca-certificates".into());
     }
-    if go && (scratch || !slim_tz) {
+    // GOFLAGS=-tags=... is replaced by a -tags on the command line.
+    let goflags_tags = ctx.env_before(build.node).iter().any(|(k, v)| k == "GOFLAGS" && v.contains("-tags"))
+        || build.ins.args.contains("GOFLAGS=") && build.ins.args.contains("-tags");
+    if go && (scratch || !slim_tz) && goflags_tags {
+        p.unknown.push("time zone data: GOFLAGS sets -tags, which a -tags timetzdata on the command line would replace".into());
+    } else if go && (scratch || !slim_tz) {
         match go_tzdata_edit(&build) {
             Ok(e) => p.edits.extend(e),
             Err(()) => p.unknown.push("time zone data: `-tags` of the build cannot be extended with timetzdata".into()),
@@ -1016,6 +1021,10 @@ fn artifact(ctx: &Context, b: &Build, env: &BTreeMap<String, String>, p: &mut Pl
                 p.unknown.push("the compiler call does not link a program".into());
             }
             out.static_link = flags.iter().any(|(f, _)| f == "-static");
+            // Flags that link runtime libraries the table does not name.
+            if let Some((f, _)) = flags.iter().find(|(f, _)| f == "-fopenmp" || f.starts_with("-fsanitize") || f == "-fgnu-tm") {
+                p.unknown.push(format!("`{f}` links runtime libraries (libgomp, libasan, ...) the runtime stage would need"));
+            }
             for (f, v) in &flags {
                 if let Some(l) = f.strip_prefix("-l") {
                     if !l.is_empty() {
