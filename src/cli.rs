@@ -345,7 +345,26 @@ fn run(args: &CommonArgs, fix_args: Option<&FixArgs>, out: &mut Out) -> i32 {
     let mut results: Vec<FileResult> = inputs
         .par_iter()
         .filter_map(|input| {
-            let r = process(input, &stdin, &paths, &configs, args, fix_args.is_some(), dry_run, in_place);
+            // A bug must not take the other files down: a panic becomes an
+            // error for this file, which is left unchanged.
+            let run =
+                std::panic::AssertUnwindSafe(|| process(input, &stdin, &paths, &configs, args, fix_args.is_some(), dry_run, in_place));
+            let r = std::panic::catch_unwind(run).unwrap_or_else(|panic| {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                let label = match input {
+                    Input::File(p) => display_path(p),
+                    Input::Stdin => "<stdin>".into(),
+                };
+                Some(FileResult {
+                    errors: vec![format!("{label}: internal error (a bug in slimfile; the file was left unchanged): {why}")],
+                    label,
+                    ..FileResult::default()
+                })
+            });
             progress.inc(1);
             r
         })
