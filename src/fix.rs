@@ -53,13 +53,22 @@ pub struct Finding {
     pub end_line: usize,
     pub end_column: usize,
     pub fix: Option<Fix>,
+    /// Bytes the image loses when this is acted on, where known (an
+    /// estimate: base image figures, context file sizes, measured caches).
+    pub saves: Option<u64>,
 }
 
 impl Finding {
     pub fn new(ctx: &Context, t: &dyn Transform, range: Range<usize>, message: String, fix: Option<Fix>) -> Finding {
         let (line, column) = ctx.doc.line_col(range.start);
         let (end_line, end_column) = ctx.doc.line_col(range.end);
-        Finding { code: t.code(), name: t.name(), message, range, line, column, end_line, end_column, fix }
+        Finding { code: t.code(), name: t.name(), message, range, line, column, end_line, end_column, fix, saves: None }
+    }
+
+    /// The same finding with what it saves.
+    pub fn with_saves(mut self, bytes: Option<u64>) -> Finding {
+        self.saves = bytes.filter(|&b| b > 0);
+        self
     }
 
     /// The level of the fix, or `Suggestion` when there is none.

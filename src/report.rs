@@ -40,13 +40,33 @@ fn level_name(l: Level) -> &'static str {
     }
 }
 
-/// `path:line:col: CODE [*] message`, `[*]` when `fix` would apply it.
+/// ` (saves ~12.3 MB)` when the finding knows what it saves.
+fn saves_note(f: &Finding) -> String {
+    f.saves.map(|b| format!(" (saves ~{})", human(b))).unwrap_or_default()
+}
+
+/// Bytes for people: B, kB, MB, GB (decimal, one decimal place).
+pub fn human(b: u64) -> String {
+    let b = b as f64;
+    if b < 1e3 {
+        format!("{b} B")
+    } else if b < 1e6 {
+        format!("{:.1} kB", b / 1e3)
+    } else if b < 1e9 {
+        format!("{:.1} MB", b / 1e6)
+    } else {
+        format!("{:.2} GB", b / 1e9)
+    }
+}
+
+/// `path:line:col: CODE [*] message (saves ~N MB)`, `[*]` when `fix` would
+/// apply it.
 pub fn concise(r: &FileResult) -> String {
     let opts = &r.opts;
     let mut out = String::new();
     for f in &r.findings {
         let mark = if fixable(f, opts) { " [*]" } else { "" };
-        out.push_str(&format!("{}:{}:{}: {}{mark} {}\n", r.label, f.line, f.column, f.code, f.message));
+        out.push_str(&format!("{}:{}:{}: {}{mark} {}{}\n", r.label, f.line, f.column, f.code, f.message, saves_note(f)));
     }
     out
 }
@@ -59,7 +79,7 @@ pub fn text(r: &FileResult) -> String {
     let mut out = String::new();
     for f in &r.findings {
         let mark = if fixable(f, opts) { " [*]" } else { "" };
-        out.push_str(&format!("{}:{}:{}: {}{mark} {}\n", r.label, f.line, f.column, f.code, f.message));
+        out.push_str(&format!("{}:{}:{}: {}{mark} {}{}\n", r.label, f.line, f.column, f.code, f.message, saves_note(f)));
         let width = f.end_line.max(f.line).to_string().len();
         let pad = " ".repeat(width);
         out.push_str(&format!("{pad} |\n"));
@@ -100,7 +120,7 @@ pub fn github(r: &FileResult) -> String {
             f.end_line,
             f.end_column,
             escape_property(&format!("{} {}", f.code, f.name)),
-            escape_data(&f.message)
+            escape_data(&format!("{}{}", f.message, saves_note(f)))
         ));
     }
     for e in &r.errors {
@@ -149,6 +169,7 @@ fn finding_json(f: &Finding, text: &str, opts: &Options) -> Value {
         "start": {"line": f.line, "column": f.column, "offset": f.range.start},
         "end": {"line": f.end_line, "column": f.end_column, "offset": f.range.end},
         "fix": fix,
+        "saves_bytes": f.saves,
     })
 }
 
@@ -218,7 +239,7 @@ pub fn sarif(results: &[FileResult]) -> String {
                 "level": if f.fix.is_some() { "warning" } else { "note" },
                 "message": {"text": f.message},
                 "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}}],
-                "properties": {"fixLevel": level_name(f.level()), "fixable": fixable(f, &r.opts)},
+                "properties": {"fixLevel": level_name(f.level()), "fixable": fixable(f, &r.opts), "savesBytes": f.saves},
             });
             if let Some(x) = &f.fix {
                 let replacements: Vec<Value> = x

@@ -474,3 +474,19 @@ package_manager = "apt"
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains("slimfile.toml:1: base-image entry 1: missing field"), "{}", text(&bad.stderr));
 }
+
+#[test]
+fn findings_say_what_they_save() {
+    let d = repo(&[(
+        "Dockerfile",
+        b"FROM python:3.12\nRUN apt-get update && apt-get install -y --no-install-recommends curl\nCMD [\"python\", \"-V\"]\n",
+    )]);
+    let out = slimfile(d.path(), &["check", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = v["files"][0]["findings"].as_array().unwrap();
+    let saves = |code: &str| findings.iter().find(|f| f["code"] == code).and_then(|f| f["saves_bytes"].as_u64());
+    assert_eq!(saves("SF002"), Some(19_879_424), "apt's measured lists");
+    assert!(saves("SF003").is_some_and(|b| b > 900_000_000), "python:3.12 -> -slim: {:?}", saves("SF003"));
+    let concise = text(&slimfile(d.path(), &["check", "--format", "concise", "--select", "SF002"]).stdout);
+    assert!(concise.contains("(saves ~19.9 MB)"), "{concise}");
+}

@@ -1153,7 +1153,10 @@ impl BaseImage {
         let range = st.ins.args_range_to_source(0..st.word.len());
         let eol = eol_for(img, tag.as_deref());
         let eol_note = eol.map(|e| format!("; {}", e.note)).unwrap_or_default();
-        let finding = |message: String, fix: Option<Fix>| Some(Finding::new(ctx, self, range.clone(), message, fix));
+        // Set once the smaller candidate is known.
+        let saves: std::cell::Cell<Option<u64>> = std::cell::Cell::new(None);
+        let finding =
+            |message: String, fix: Option<Fix>| Some(Finding::new(ctx, self, range.clone(), message, fix).with_saves(saves.get()));
         let shown = reference.as_str();
 
         if !ships {
@@ -1201,6 +1204,9 @@ impl BaseImage {
             None => format!("{name_part}:{new_tag}"),
         };
         let mut head = format!("{shown} ({}) -> {target} ({})", show_size(&img.size), show_size(&cand.size));
+        if let (Some(a), Some(b)) = (megabytes(&img.size), megabytes(&cand.size)) {
+            saves.set(Some(((a - b).max(0.0) * 1_000_000.0) as u64));
+        }
         // The figures are for the tags the table measured; say so when this
         // reference is another version.
         if megabytes(&img.size).is_some() && !img.measured.ends_with(&format!(":{}", tag.as_deref().unwrap_or(""))) {

@@ -127,6 +127,8 @@ pub struct Recipe {
     pub level: Level,
     pub hadolint: Vec<String>,
     pub saves: String,
+    #[serde(default)]
+    pub saves_bytes: Option<u64>,
     pub bad: String,
     pub good: String,
 }
@@ -182,7 +184,7 @@ impl Transform for CacheCleanup {
             let run = Run { ctx, style: &style, node, ins, script, calls };
             for recipe in RECIPES.iter() {
                 if let Some(f) = self.recipe_finding(&run, recipe) {
-                    out.push(f);
+                    out.push(f.with_saves(recipe.saves_bytes));
                 }
             }
             out.extend(self.recommends(ctx, ins, &run.calls));

@@ -1486,7 +1486,7 @@ impl Transform for LayerWaste {
             .into_iter()
             .map(|w| {
                 let ins = ctx.instruction(w.node).expect("an instruction");
-                Finding::new(ctx, self, ins.range.start..ins.line_end, w.message, w.fix)
+                Finding::new(ctx, self, ins.range.start..ins.line_end, w.message, w.fix).with_saves(w.bytes)
             })
             .collect()
     }
