@@ -50,6 +50,13 @@ pub struct StageView {
     pub efficiency: Option<f64>,
 }
 
+impl StageView {
+    /// True when the stage's own base size is unknown.
+    fn base_unknown(&self) -> bool {
+        self.rows.first().is_some_and(|r| r.kind == "base" && r.size.is_none())
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
     pub line: usize,
@@ -231,7 +238,16 @@ pub fn explain(doc: &Document, context: Option<&Path>) -> Explanation {
                     if image == "scratch" {
                         ("base", Some(0), "exact", "empty base".into())
                     } else if let Some(prev) = stages.iter().find(|s| s.name.as_deref() == Some(image)) {
-                        ("base", Some(prev.known_bytes), "estimate", format!("stage {} (its known size)", prev.index))
+                        if prev.layers_unknown_size > 0 || prev.base_unknown() {
+                            (
+                                "base",
+                                Some(prev.known_bytes),
+                                "at least",
+                                format!("at least: stage {} has parts of unknown size", prev.index),
+                            )
+                        } else {
+                            ("base", Some(prev.known_bytes), "estimate", format!("stage {} (its known size)", prev.index))
+                        }
                     } else {
                         let written = ins.args.split_whitespace().find(|w| !w.starts_with("--")).unwrap_or("");
                         match base_size(written) {
@@ -259,7 +275,7 @@ pub fn explain(doc: &Document, context: Option<&Path>) -> Explanation {
                             } else if context.is_none() {
                                 "no build context"
                             } else {
-                                "source not a plain path of the build context"
+                                "source not found as a plain path of the build context"
                             };
                             ("layer", None, "unknown", why.into())
                         }
