@@ -167,25 +167,33 @@ pub fn main() -> i32 {
 /// Standard output that treats a closed pipe as the end of the run.
 struct Out {
     inner: io::BufWriter<io::Stdout>,
+    /// The reader went away (`| head`): the rest of the output is dropped,
+    /// and the run still ends with the exit code it earns.
+    closed: bool,
 }
 
 impl Out {
     fn new() -> Self {
-        Out { inner: io::BufWriter::new(io::stdout()) }
+        Out { inner: io::BufWriter::new(io::stdout()), closed: false }
     }
     fn print(&mut self, s: &str) {
-        if let Err(e) = self.inner.write_all(s.as_bytes()) {
-            Self::fail(e);
+        if !self.closed {
+            if let Err(e) = self.inner.write_all(s.as_bytes()) {
+                self.fail(e);
+            }
         }
     }
     fn flush(&mut self) {
-        if let Err(e) = self.inner.flush() {
-            Self::fail(e);
+        if !self.closed {
+            if let Err(e) = self.inner.flush() {
+                self.fail(e);
+            }
         }
     }
-    fn fail(e: io::Error) -> ! {
+    fn fail(&mut self, e: io::Error) {
         if e.kind() == io::ErrorKind::BrokenPipe {
-            std::process::exit(OK);
+            self.closed = true;
+            return;
         }
         eprintln!("error: cannot write to standard output: {e}");
         std::process::exit(ERROR);
@@ -403,10 +411,13 @@ fn run(args: &CommonArgs, fix_args: Option<&FixArgs>, out: &mut Out) -> i32 {
         }
     }
     out.flush();
-    // Standard error: errors and what was written, then the summary.
+    // Standard error: errors (each once) and what was written, then the summary.
+    let mut printed = std::collections::HashSet::new();
     for r in &results {
         for e in &r.errors {
-            eprintln!("error: {e}");
+            if printed.insert(e.clone()) {
+                eprintln!("error: {e}");
+            }
         }
         for n in &r.notes {
             eprintln!("note: {n}");
@@ -648,7 +659,8 @@ fn list_rules(format: RulesFormat, out: &mut Out) -> i32 {
     match format {
         RulesFormat::Text => {
             for t in TRANSFORMS {
-                out.print(&format!("{}  {:<14} {}  (hadolint: {})\n", t.code(), t.name(), t.summary(), t.hadolint().join(", ")));
+                let hadolint = if t.hadolint().is_empty() { String::new() } else { format!("  (hadolint: {})", t.hadolint().join(", ")) };
+                out.print(&format!("{}  {:<14} {}{hadolint}\n", t.code(), t.name(), t.summary()));
             }
         }
         RulesFormat::Json => {

@@ -66,7 +66,18 @@ impl Config {
             }
         }
         if let Err(m) = crate::transforms::base_image::parse_extra(&cfg.base_image) {
-            let line = text.lines().position(|l| l.trim_start().starts_with("[[base-image]]")).map_or(1, |i| i + 1);
+            // The k-th [[base-image]] table, and in it the key the message names.
+            let k: usize = m.strip_prefix("base-image entry ").and_then(|r| r.split(':').next()).and_then(|n| n.parse().ok()).unwrap_or(1);
+            let header =
+                text.lines().enumerate().filter(|(_, l)| l.trim_start().starts_with("[[base-image]]")).nth(k - 1).map_or(0, |(i, _)| i);
+            let key = m.split('`').nth(1).unwrap_or("");
+            let line = text
+                .lines()
+                .enumerate()
+                .skip(header + 1)
+                .take_while(|(_, l)| !l.trim_start().starts_with("[[base-image]]"))
+                .find(|(_, l)| !key.is_empty() && l.trim_start().starts_with(key))
+                .map_or(header + 1, |(i, _)| i + 1);
             return Err(format!("{}:{line}: {m}", path.display()));
         }
         let mut globs = globset::GlobSetBuilder::new();
@@ -130,6 +141,9 @@ mod tests {
         assert!(Config::load(&p).unwrap_err().contains("slimfile.toml:1: unknown rule `SF999`"));
         std::fs::write(&p, "unsafe-fixes = \"yes\"\n").unwrap();
         assert!(Config::load(&p).unwrap_err().contains("slimfile.toml:1:"));
+        std::fs::write(&p, "[[base-image]]\nname = \"myco/base\"\nrole = \"runtime\"\nbogus = 1\n").unwrap();
+        let e = Config::load(&p).unwrap_err();
+        assert!(e.contains("slimfile.toml:4: base-image entry 1: unknown field `bogus`"), "{e}");
         std::fs::write(&p, "exclude = [\"legacy/**\"]\nunsafe-fixes = true\n").unwrap();
         let c = Config::load(&p).unwrap();
         assert_eq!(c.unsafe_fixes, Some(true));

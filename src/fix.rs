@@ -56,13 +56,23 @@ pub struct Finding {
     /// Bytes the image loses when this is acted on, where known (an
     /// estimate: base image figures, context file sizes, measured caches).
     pub saves: Option<u64>,
+    /// The hadolint rules this finding answers, when narrower than its
+    /// transform's (an ignore of another rule does not silence it);
+    /// `None`: all of the transform's.
+    pub hadolint: Option<Vec<String>>,
 }
 
 impl Finding {
     pub fn new(ctx: &Context, t: &dyn Transform, range: Range<usize>, message: String, fix: Option<Fix>) -> Finding {
         let (line, column) = ctx.doc.line_col(range.start);
         let (end_line, end_column) = ctx.doc.line_col(range.end);
-        Finding { code: t.code(), name: t.name(), message, range, line, column, end_line, end_column, fix, saves: None }
+        Finding { code: t.code(), name: t.name(), message, range, line, column, end_line, end_column, fix, saves: None, hadolint: None }
+    }
+
+    /// The same finding, answering only these hadolint rules.
+    pub fn with_hadolint(mut self, rules: &[String]) -> Finding {
+        self.hadolint = Some(rules.to_vec());
+        self
     }
 
     /// The same finding with what it saves.
@@ -161,7 +171,11 @@ fn check_with(doc: &Document, opts: &Options, cache: Rc<ScriptCache>) -> Vec<Fin
         if opts.runs(*t) {
             out.extend(t.check(&ctx).into_iter().filter(|f| {
                 let node = doc.node_at(f.range.start);
-                !ctx.ignored(node, t.code(), t.name(), t.hadolint())
+                // A finding that names its own hadolint rules is silenced by
+                // those only (DL3015 must not hide DL3009).
+                let own: Option<Vec<&str>> = f.hadolint.as_ref().map(|v| v.iter().map(String::as_str).collect());
+                let rules = own.as_deref().unwrap_or(t.hadolint());
+                !ctx.ignored(node, t.code(), t.name(), rules)
             }));
         }
     }

@@ -141,8 +141,23 @@ fn escape_property(s: &str) -> String {
 fn position(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    // The byte order mark is not a column (editors do not show it).
+    let col = before.rsplit('\n').next().unwrap_or("").trim_start_matches('\u{feff}').chars().count() + 1;
     (line, col)
+}
+
+/// A relative path as a URI reference: bytes outside RFC 3986's unreserved
+/// set (and `/`) percent-encoded.
+fn uri(path: &str) -> String {
+    let mut out = String::new();
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn finding_json(f: &Finding, text: &str, opts: &Options) -> Value {
@@ -229,7 +244,7 @@ pub fn sarif(results: &[FileResult]) -> String {
     let mut sarif_results = Vec::new();
     let mut notifications = Vec::new();
     for r in results {
-        let uri = r.label.trim_start_matches("./").to_string();
+        let uri = if r.label == "<stdin>" { "stdin".to_string() } else { uri(r.label.trim_start_matches("./")) };
         let text = r.text.as_deref().unwrap_or("");
         for f in &r.findings {
             let region = json!({"startLine": f.line, "startColumn": f.column, "endLine": f.end_line, "endColumn": f.end_column});
@@ -302,14 +317,17 @@ pub struct Summary {
 
 pub fn summary(results: &[FileResult]) -> Summary {
     let mut s = Summary::default();
+    // One bad config file shared by many Dockerfiles is one error.
+    let mut errors = std::collections::HashSet::new();
     for r in results {
         let opts = &r.opts;
         s.findings += r.findings.len();
         s.fixable += r.findings.iter().filter(|f| fixable(f, opts)).count();
         s.with_unsafe += r.findings.iter().filter(|f| !fixable(f, opts) && f.level() == Level::Unsafe).count();
-        s.errors += r.errors.len();
+        errors.extend(r.errors.iter());
         s.changed += usize::from(r.changed);
         s.applied += r.applied;
     }
+    s.errors = errors.len();
     s
 }

@@ -244,7 +244,8 @@ impl Document {
             Ok(i) => i,
             Err(i) => i - 1,
         };
-        let start = self.line_starts[line];
+        // The byte order mark is not a column (editors do not show it).
+        let start = if line == 0 { self.bom_len.min(offset) } else { self.line_starts[line] };
         let col = self.text[start..offset.min(self.text.len())].chars().count() + 1;
         (line + 1, col)
     }
@@ -408,6 +409,23 @@ impl<'a> Parser<'a> {
             let (node, next) = self.instruction(i)?;
             nodes.push(node);
             i = next;
+        }
+        // BuildKit: only ARG may come before the first FROM (a file with no
+        // FROM at all is a fragment, read as such).
+        let instrs: Vec<&Instruction> = nodes
+            .iter()
+            .filter_map(|n| match &n.kind {
+                NodeKind::Instruction(i) => Some(i),
+                _ => None,
+            })
+            .collect();
+        if instrs.iter().any(|i| i.is("FROM")) {
+            if let Some(i) = instrs.iter().take_while(|i| !i.is("FROM")).find(|i| !i.is("ARG")) {
+                return Err(ParseError {
+                    line: i.line,
+                    message: format!("{} before the first FROM: only ARG may come before it", i.keyword),
+                });
+            }
         }
         if !nodes.iter().any(|n| matches!(n.kind, NodeKind::Instruction(_))) {
             let what = if self.text[bom_len..].trim().is_empty() { "the file is empty" } else { "the file has no instructions" };
@@ -747,6 +765,9 @@ mod tests {
         assert!(Document::parse("FROM x\nRUN cat <<EOF\nno end\n").is_err());
         assert_eq!(Document::parse("FROM x\nRUN\n").unwrap_err().message, "RUN needs an argument");
         assert!(Document::parse("FROM\n").is_err());
+        assert_eq!(Document::parse("RUN echo hi\nFROM alpine\n").unwrap_err().line, 1);
+        assert!(Document::parse("ARG V=1\nFROM alpine:$V\n").is_ok());
+        assert!(Document::parse("RUN echo fragment\n").is_ok());
         assert!(Document::parse("FROM x\nRUN --mount=type=cache,target=/x\n").is_err());
     }
 

@@ -169,8 +169,9 @@ fn git_apply_accepts_the_dry_run() {
 #[test]
 fn a_closed_pipe_is_not_an_error() {
     let d = repo(&[("Dockerfile", TWO_RUNS.as_bytes())]);
-    let big: String = (0..3000).map(|i| format!("RUN echo {i}\n")).collect();
-    fs::write(d.path().join("Dockerfile"), format!("FROM debian\n{big}")).unwrap();
+    // Enough output to fill the pipe: 2,000 stages of two RUNs each.
+    let big: String = (0..2000).map(|i| format!("FROM debian AS s{i}\nRUN echo {i}\nRUN echo again {i}\n")).collect();
+    fs::write(d.path().join("Dockerfile"), big).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_slimfile"))
         .args(["fix", "--dry-run"])
         .current_dir(d.path())
@@ -180,7 +181,8 @@ fn a_closed_pipe_is_not_an_error() {
         .unwrap();
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Changes are pending: exit 1, as with an open pipe, and no error.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(!text(&out.stderr).contains("error"));
 }
 
@@ -489,4 +491,17 @@ fn findings_say_what_they_save() {
     assert!(saves("SF003").is_some_and(|b| b > 900_000_000), "python:3.12 -> -slim: {:?}", saves("SF003"));
     let concise = text(&slimfile(d.path(), &["check", "--format", "concise", "--select", "SF002"]).stdout);
     assert!(concise.contains("(saves ~19.9 MB)"), "{concise}");
+}
+
+#[test]
+fn columns_skip_the_bom_and_sarif_uris_are_encoded() {
+    let d = repo(&[("my dir/Dockerfile", "\u{feff}FROM debian:bookworm\nRUN echo hi\n".as_bytes())]);
+    let concise = text(&slimfile(d.path(), &["check", "--format", "concise", "--select", "SF003"]).stdout);
+    assert!(concise.starts_with("my dir/Dockerfile:1:6: SF003"), "{concise}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&slimfile(d.path(), &["check", "--format", "sarif", "--select", "SF003"]).stdout).unwrap();
+    let r = &v["runs"][0]["results"][0];
+    assert_eq!(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "my%20dir/Dockerfile");
+    assert_eq!(r["locations"][0]["physicalLocation"]["region"]["startColumn"], 6);
+    assert_eq!(r["fixes"][0]["artifactChanges"][0]["replacements"][0]["deletedRegion"]["startColumn"], 13);
 }

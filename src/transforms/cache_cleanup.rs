@@ -184,7 +184,9 @@ impl Transform for CacheCleanup {
             let run = Run { ctx, style: &style, node, ins, script, calls };
             for recipe in RECIPES.iter() {
                 if let Some(f) = self.recipe_finding(&run, recipe) {
-                    out.push(f.with_saves(recipe.saves_bytes));
+                    // Each recipe answers its own hadolint rules (or none:
+                    // then an ignore of any of them does not silence it).
+                    out.push(f.with_saves(recipe.saves_bytes).with_hadolint(&recipe.hadolint));
                 }
             }
             out.extend(self.recommends(ctx, ins, &run.calls));
@@ -368,8 +370,14 @@ impl CacheCleanup {
     fn flag_finding(&self, run: &Run, recipe: &Recipe, installs: &[(&Call, &str, Option<&Word>)]) -> Option<Finding> {
         let (ctx, node, ins, script, calls) = (run.ctx, run.node, run.ins, run.script, &run.calls);
         let flag = recipe.flag.as_deref()?;
-        let missing: Vec<&(&Call, &str, Option<&Word>)> =
-            installs.iter().filter(|(c, _, w)| w.is_some() && !recipe.done_flags.iter().any(|f| c.has_arg(f))).collect();
+        // A call followed by the manager's cleanup in the same RUN is done too.
+        let cleaned_after = |c: &Call| {
+            calls.iter().any(|d| d.cmd.range.start > c.cmd.range.start && recipe.done_commands.iter().any(|x| d.matches_done(x)))
+        };
+        let missing: Vec<&(&Call, &str, Option<&Word>)> = installs
+            .iter()
+            .filter(|(c, _, w)| w.is_some() && !recipe.done_flags.iter().any(|f| c.has_arg(f)) && !cleaned_after(c))
+            .collect();
         // Cleaned after the fact in the same RUN counts as done.
         let last = installs.iter().map(|(c, _, _)| c.cmd.range.start).max()?;
         if calls.iter().any(|c| c.cmd.range.start > last && recipe.done_commands.iter().any(|d| c.matches_done(d))) {
@@ -601,7 +609,8 @@ impl CacheCleanup {
                         ins.args_range_to_source(c.cmd.range.clone()),
                         format!("`{} install` without --no-install-recommends also installs recommended packages (DL3015); unsafe: the build may rely on one", c.name),
                         Some(Fix { level: Level::Unsafe, edits: vec![Edit { range: at..at, replacement: " --no-install-recommends".into() }] }),
-                    ))
+                    )
+                    .with_hadolint(&["DL3015".to_string()]))
                 }
                 _ => None,
             })
