@@ -9,6 +9,9 @@ use crate::syntax::{Document, Form, Instruction, NodeKind};
 
 pub struct MergeRuns;
 
+/// A merged RUN runs at most this many simple commands.
+const MAX_COMMANDS: usize = 120;
+
 const DOCS: &str = r#"# SF001 merge-runs
 
 ## What it does
@@ -110,6 +113,16 @@ impl Transform for MergeRuns {
                 *unsure = false;
             };
             for j in 1..members.len() {
+                // The shell analysis stops at 200 levels of nesting, and an
+                // `&&` chain nests once per command: keep merged RUNs well
+                // below that, in every round.
+                let size = |m: &Member| m.script.map_or(0, |s| s.command_list().len().max(1));
+                let group_size: usize = group.iter().map(|&(k, _)| size(&members[k])).sum();
+                if group_size + size(&members[j]) > MAX_COMMANDS {
+                    flush(&mut group, &mut unsure, &mut findings);
+                    group.push((j, Wrap::None));
+                    continue;
+                }
                 let gap = pragma_between(ctx, members[j - 1].node, members[j].node);
                 match plan_pair(&members[j - 1], &members[j], group.len() > 1, errexit).and_then(|p| match gap {
                     Some(why) => Err(Some(why)),
@@ -201,6 +214,7 @@ impl MergeRuns {
         let lines: Vec<String> = group.iter().map(|&(mi, _)| members[mi].ins.line.to_string()).collect();
         let lines = match lines.len() {
             2 => format!("{} and {}", lines[0], lines[1]),
+            n if n > 6 => format!("{} to {}", lines[0], lines[n - 1]),
             _ => format!("{} and {}", lines[..lines.len() - 1].join(", "), lines[lines.len() - 1]),
         };
         if !ok {
