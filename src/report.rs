@@ -45,11 +45,11 @@ fn saves_note(f: &Finding) -> String {
     f.saves.map(|b| format!(" (saves ~{})", human(b))).unwrap_or_default()
 }
 
-/// Bytes for people: B, kB, MB, GB (decimal, one decimal place).
-pub fn human(b: u64) -> String {
-    let b = b as f64;
-    if b < 1e3 {
-        format!("{b} B")
+/// Bytes for people, in decimal units as `docker history` shows them.
+pub fn human(bytes: u64) -> String {
+    let b = bytes as f64;
+    if bytes < 1000 {
+        format!("{bytes} B")
     } else if b < 1e6 {
         format!("{:.1} kB", b / 1e3)
     } else if b < 1e9 {

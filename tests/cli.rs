@@ -12,6 +12,19 @@ fn slimfile(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_slimfile")).args(args).current_dir(dir).stdin(Stdio::null()).output().unwrap()
 }
 
+/// `slimfile fix -` with `input` on standard input.
+fn fix_stdin(input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slimfile"))
+        .args(["fix", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).to_string()
 }
@@ -84,15 +97,7 @@ fn symlinks_are_resolved_and_the_link_kept() {
 
 #[test]
 fn stdin_to_stdout() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_slimfile"))
-        .args(["fix", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(TWO_RUNS.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = fix_stdin(TWO_RUNS.as_bytes());
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(text(&out.stdout), MERGED);
 }
@@ -343,15 +348,7 @@ fn deeply_nested_bodies_are_reported_not_a_crash() {
 
 #[test]
 fn stdin_with_an_error_is_echoed_unchanged() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_slimfile"))
-        .args(["fix", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"FROM x\nBOGUS y\n").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = fix_stdin(b"FROM x\nBOGUS y\n");
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(text(&out.stdout), "FROM x\nBOGUS y\n");
     assert!(text(&out.stderr).contains("<stdin>:2: unknown instruction `BOGUS`"));

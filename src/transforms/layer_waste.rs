@@ -162,19 +162,7 @@ fn has(list: &[String], name: &str) -> bool {
 
 // ------------------------------------------------------------------ sizes
 
-/// Bytes shown the way `docker history` does (decimal units).
-pub fn human(bytes: u64) -> String {
-    let b = bytes as f64;
-    if bytes < 1000 {
-        format!("{bytes} B")
-    } else if b < 1e6 {
-        format!("{:.1} kB", b / 1e3)
-    } else if b < 1e9 {
-        format!("{:.1} MB", b / 1e6)
-    } else {
-        format!("{:.2} GB", b / 1e9)
-    }
-}
+pub use crate::report::human;
 
 fn show(size: Option<u64>) -> String {
     size.map_or_else(|| "unknown size".to_string(), human)
